@@ -1,0 +1,1 @@
+"""The GraphQL API: types, resolvers, context and error mapping (Strawberry on FastAPI)."""

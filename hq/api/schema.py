@@ -1,0 +1,85 @@
+"""The schema: Query and Mutation roots assembled from the feature modules."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import strawberry
+from sqlalchemy import select
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+
+from hq.api import cases
+from hq.api.context import Context
+from hq.api.types import Case, CaseConnection, ImportResult, Me, Organisation, Region, Unit
+from hq.models import Organisation as OrganisationRow
+from hq.models import Region as RegionRow
+from hq.models import Unit as UnitRow
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Who the token belongs to.")
+    async def me(self, info: strawberry.Info[Context, None]) -> Me:
+        c = info.context.caller
+        d = info.context.services.directory
+        unit = Unit.from_row(d.unit(c.unit_id)) if c.unit_id else None  # type: ignore[arg-type]
+        org = Organisation.from_row(d.organisation(c.org_id)) if c.org_id else None  # type: ignore[arg-type]
+        return Me(principal_id=c.principal_id, name=c.name, role=c.role.value, unit=unit,
+                  region_code=c.region_code, organisation=org)
+
+    @strawberry.field(description="The 20 regions (ISO 3166-2:KZ).")
+    async def regions(self, info: strawberry.Info[Context, None]) -> list[Region]:
+        info.context.caller
+        async with info.context.sessions() as s:
+            rows = (await s.execute(select(RegionRow).order_by(RegionRow.code))).scalars().all()
+        return [Region.from_row(r) for r in rows]
+
+    @strawberry.field(description="Police units, optionally of one region.")
+    async def units(self, info: strawberry.Info[Context, None], region: Optional[str] = None) -> list[Unit]:
+        info.context.caller
+        q = select(UnitRow).order_by(UnitRow.id)
+        if region:
+            q = q.where(UnitRow.region_code == cases_region(info, region))
+        async with info.context.sessions() as s:
+            rows = (await s.execute(q)).scalars().all()
+        return [Unit.from_row(r) for r in rows]
+
+    @strawberry.field(description="Banks, operators and other liaison organisations.")
+    async def organisations(self, info: strawberry.Info[Context, None], kind: Optional[str] = None) -> list[Organisation]:
+        info.context.caller
+        q = select(OrganisationRow).order_by(OrganisationRow.id)
+        if kind:
+            q = q.where(OrganisationRow.kind == kind)
+        async with info.context.sessions() as s:
+            rows = (await s.execute(q)).scalars().all()
+        return [Organisation.from_row(r) for r in rows]
+
+    case: Optional[Case] = strawberry.field(resolver=cases.resolve_case, description="One case, in full.")
+    cases: CaseConnection = strawberry.field(resolver=cases.resolve_cases, description="Cases in your scope.")
+
+
+def cases_region(info: strawberry.Info[Context, None], code: str) -> str:
+    from hq.api.errors import BadUserInput
+
+    try:
+        return info.context.services.directory.region(code).code
+    except ValueError:
+        raise BadUserInput(f"unknown region {code!r}", field="region") from None
+
+
+@strawberry.type
+class Mutation:
+    register_case: Case = strawberry.mutation(resolver=cases.register_case,
+                                              description="Register a new case (export-format rules).")
+    update_case: Case = strawberry.mutation(resolver=cases.update_case,
+                                            description="Replace a case's content; identifiers no longer listed are unlinked.")
+    import_cases: ImportResult = strawberry.mutation(resolver=cases.import_cases,
+                                                     description="Import export-format JSON Lines.")
+
+
+def build_schema(max_depth: int = 12, max_aliases: int = 30) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[QueryDepthLimiter(max_depth=max_depth), MaxAliasesLimiter(max_alias_count=max_aliases)],
+    )

@@ -1,0 +1,226 @@
+"""Validate one regional export record (../shared/case-export.md) into a normalised case.
+
+The import, the GraphQL register/update mutations and the benchmark all go through
+`parse_case`, so a case is held to the same rules whichever door it came in by. Every
+problem is a `FieldError` naming the field (dotted path) and the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from hq.identifiers import IdentifierError, Normalised, normalise
+from hq.models import CaseStatus, MentionRole, Scheme
+from regions import Directory, UnknownRegion
+
+SCHEMES = frozenset(s.value for s in Scheme)
+STATUSES = frozenset(s.value for s in CaseStatus)
+ROLES = frozenset(r.value for r in MentionRole)
+KNOWN_FIELDS = frozenset(
+    {
+        "registration_number", "region", "unit", "registered_at", "article", "scheme", "status",
+        "damage_kzt", "recovered_kzt", "victim", "identifiers",
+    }
+)
+MAX_IDENTIFIERS = 500
+
+
+class FieldError(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class MentionRecord:
+    identifier: Normalised
+    role: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VictimRecord:
+    name: str | None
+    phone: str | None
+    iin: str | None
+
+
+@dataclass(slots=True)
+class CaseRecord:
+    registration_number: str
+    region_code: str
+    unit_id: str | None
+    unit_name: str | None
+    registered_at: dt.date
+    article: str | None
+    scheme: str | None
+    status: str
+    damage_kzt: int
+    recovered_kzt: int
+    victim: VictimRecord | None
+    mentions: list[MentionRecord] = field(default_factory=list)
+
+    def content_hash(self) -> str:
+        """Hash of the normalised content: a re-sent identical case is recognised as unchanged."""
+        body = {
+            "r": self.registration_number, "g": self.region_code, "u": self.unit_id,
+            "un": self.unit_name, "d": self.registered_at.isoformat(), "a": self.article,
+            "s": self.scheme, "st": self.status, "dm": self.damage_kzt, "rc": self.recovered_kzt,
+            "v": None if self.victim is None else [self.victim.name, self.victim.phone, self.victim.iin],
+            "m": sorted([m.identifier.kind, m.identifier.key, m.role, m.note or ""] for m in self.mentions),
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _text(obj: dict[str, Any], name: str, *, required: bool = False, max_len: int = 200) -> str | None:
+    value = obj.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise FieldError(name, "is required")
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise FieldError(name, f"must be a string, got {type(value).__name__}")
+    value = value.strip()
+    if len(value) > max_len:
+        raise FieldError(name, f"is longer than {max_len} characters")
+    return value
+
+
+def _amount(obj: dict[str, Any], name: str) -> int:
+    value = obj.get(name, 0)
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(name, "must be a whole number of tenge")
+    if value < 0:
+        raise FieldError(name, "must not be negative")
+    if value > 10**15:
+        raise FieldError(name, "is implausibly large")
+    return value
+
+
+def _victim(raw: Any, pepper: bytes) -> VictimRecord | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise FieldError("victim", "must be an object with name, phone, iin")
+    name = _text(raw, "name")
+    phone = _text(raw, "phone", max_len=64)
+    iin = _text(raw, "iin", max_len=32)
+    try:
+        if phone is not None:
+            phone = normalise("phone", phone, pepper=pepper).key
+    except IdentifierError as exc:
+        raise FieldError("victim.phone", exc.reason) from None
+    if iin is not None:
+        # Victim data is personal data, not linking evidence: hold it to its shape (12
+        # digits) but not to the check digit, which regional typists get wrong and which
+        # the export format's own example fails.
+        iin = "".join(ch for ch in iin if not ch.isspace())
+        if len(iin) != 12 or not iin.isdigit():
+            raise FieldError("victim.iin", "must be 12 digits")
+    return VictimRecord(name=name, phone=phone, iin=iin)
+
+
+def _mentions(raw: Any, pepper: bytes) -> list[MentionRecord]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise FieldError("identifiers", "must be a list of {kind, value, role?, note?}")
+    if len(raw) > MAX_IDENTIFIERS:
+        raise FieldError("identifiers", f"more than {MAX_IDENTIFIERS} identifiers in one case")
+    seen: dict[tuple[str, str, str], int] = {}
+    out: list[MentionRecord] = []
+    for i, item in enumerate(raw):
+        where = f"identifiers[{i}]"
+        if not isinstance(item, dict):
+            raise FieldError(where, "must be an object with kind and value")
+        kind = item.get("kind")
+        value = item.get("value")
+        if not isinstance(kind, str) or not kind:
+            raise FieldError(f"{where}.kind", "is required")
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise FieldError(f"{where}.value", "is required and must be a string")
+        role = item.get("role") or MentionRole.SUSPECT.value
+        if role not in ROLES:
+            raise FieldError(f"{where}.role", f"must be one of {', '.join(sorted(ROLES))}")
+        note = item.get("note")
+        if note is not None and not isinstance(note, str):
+            raise FieldError(f"{where}.note", "must be a string")
+        try:
+            ident = normalise(kind, value, pepper=pepper)
+        except IdentifierError as exc:
+            field_name = f"{where}.kind" if "unknown identifier kind" in exc.reason else f"{where}.value"
+            raise FieldError(field_name, str(exc)) from None
+        dedup = (ident.kind, ident.key, role)
+        if dedup in seen:
+            # The same value typed twice: keep one mention, join the notes.
+            j = seen[dedup]
+            prev = out[j]
+            notes = "; ".join(n for n in (prev.note, note) if n)
+            out[j] = MentionRecord(prev.identifier, role, notes or None)
+            continue
+        seen[dedup] = len(out)
+        out.append(MentionRecord(ident, role, (note or "").strip()[:2000] or None))
+    return out
+
+
+def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
+    """Validate one export record; raise FieldError on the first problem."""
+    if not isinstance(obj, dict):
+        raise FieldError("(line)", "must be a JSON object")
+    unknown = set(obj) - KNOWN_FIELDS
+    if unknown:
+        raise FieldError(sorted(unknown)[0], "is not a field of the export format")
+    reg = _text(obj, "registration_number", required=True, max_len=32)
+    assert reg is not None
+    if not reg.replace("-", "").isalnum():
+        raise FieldError("registration_number", "must contain only digits, letters and dashes")
+    region_raw = _text(obj, "region", required=True, max_len=16)
+    try:
+        region = directory.region(region_raw or "")
+    except UnknownRegion:
+        raise FieldError("region", f"unknown region code {region_raw!r}; use ISO 3166-2:KZ such as KZ-61") from None
+    unit_name = _text(obj, "unit")
+    unit = directory.find_unit(unit_name, region.code) if unit_name else None
+    date_raw = _text(obj, "registered_at", required=True, max_len=32)
+    try:
+        registered_at = dt.date.fromisoformat(date_raw or "")
+    except ValueError:
+        raise FieldError("registered_at", f"must be an ISO date like 2022-06-04, got {date_raw!r}") from None
+    if registered_at > dt.date.today() + dt.timedelta(days=1):
+        raise FieldError("registered_at", "is in the future")
+    article = _text(obj, "article", max_len=32)
+    scheme = _text(obj, "scheme", max_len=32)
+    if scheme is not None and scheme not in SCHEMES:
+        raise FieldError("scheme", f"must be one of {', '.join(sorted(SCHEMES))}")
+    status = _text(obj, "status", max_len=16) or CaseStatus.REGISTERED.value
+    if status not in STATUSES:
+        raise FieldError("status", f"must be one of {', '.join(sorted(STATUSES))}")
+    damage = _amount(obj, "damage_kzt")
+    recovered = _amount(obj, "recovered_kzt")
+    return CaseRecord(
+        registration_number=reg,
+        region_code=region.code,
+        unit_id=unit.id if unit else None,
+        unit_name=unit_name,
+        registered_at=registered_at,
+        article=article,
+        scheme=scheme,
+        status=status,
+        damage_kzt=damage,
+        recovered_kzt=recovered,
+        victim=_victim(obj.get("victim"), pepper),
+        mentions=_mentions(obj.get("identifiers"), pepper),
+    )

@@ -1,0 +1,23 @@
+"""The one write path for cases: lock, store a batch, then re-link what it touched.
+
+Every door (file import, GraphQL mutations, task results, liaison answers) calls
+`ingest` inside the caller's transaction, so a case is never stored without its links
+and concurrent writers end as if they had run one after the other.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hq.case_record import CaseRecord
+from hq.case_store import StoreResult, store_cases
+from hq.linking.incremental import lock_writes, relink_cases
+
+
+async def ingest(session: AsyncSession, records: list[CaseRecord], *, locked: bool = False) -> StoreResult:
+    if not locked:
+        await lock_writes(session)
+    result = await store_cases(session, records)
+    if result.changed_case_ids:
+        result.changed_mecs = await relink_cases(session, result.changed_case_ids)
+    return result
