@@ -1,0 +1,194 @@
+"""Linking rules, decisions that stick, explanation and concurrency, against real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from sqlalchemy import select
+
+from hq.importer import import_lines
+from hq.linking import decisions
+from hq.linking.explain import explain
+from hq.models import Case, CaseLink, Identifier, IdentifierStat, MultiEpisodeCase
+from regions import load_directory
+from tests.conftest import PEPPER
+from tests.helpers import case
+
+CARDS = ["4042438609878024", "5169493100000010", "4400430012345671"]
+HOTLINE = "+7 727 330 00 00"
+
+
+async def load(sessions, *objs) -> None:
+    report = await import_lines(sessions, [json.dumps(o) for o in objs], "t", load_directory(), PEPPER.encode())
+    assert not report.errors, report.errors
+
+
+async def partition(sessions) -> set[frozenset[str]]:
+    async with sessions() as s:
+        rows = await s.execute(
+            select(CaseLink.mec_id, Case.registration_number).join(Case, Case.id == CaseLink.case_id)
+            .where(CaseLink.mec_id.is_not(None)))
+        groups: dict[int, set[str]] = {}
+        for mec, reg in rows:
+            groups.setdefault(mec, set()).add(reg)
+    return {frozenset(g) for g in groups.values()}
+
+
+async def case_id(sessions, reg: str) -> int:
+    async with sessions() as s:
+        return (await s.execute(select(Case.id).where(Case.registration_number == reg))).scalar_one()
+
+
+async def ident_id(sessions, kind: str) -> int:
+    async with sessions() as s:
+        return (await s.execute(select(Identifier.id).where(Identifier.kind == kind))).scalars().first()
+
+
+async def test_strong_identifiers_chain_cases_across_regions(sessions) -> None:
+    await load(
+        sessions,
+        case("A1", "KZ-61", ("card", "4042 4386 0987 8024"), ("telegram", "id5014785358")),
+        case("A2", "KZ-23", ("card", "4042-4386-0987-8024")),
+        case("A3", "KZ-33", ("telegram", "5014785358"), ("telegram", "@Buyer_One")),
+        case("A4", "KZ-59", ("telegram", "https://t.me/buyer_one")),
+        case("Z9", "KZ-71", ("card", CARDS[1])),
+    )
+    assert await partition(sessions) == {frozenset({"A1", "A2", "A3", "A4"})}
+    async with sessions() as s:
+        mec = (await s.execute(select(MultiEpisodeCase).where(MultiEpisodeCase.size > 0))).scalar_one()
+        assert (mec.size, mec.region_count, mec.damage_kzt) == (4, 4, 400_000)
+        chain = await explain(s, await case_id(sessions, "A2"), await case_id(sessions, "A4"))
+    assert chain is not None
+    assert [(st.from_case, st.identifier_kind, st.to_case) for st in chain] == [
+        ("A2", "card", "A1"), ("A1", "telegram", "A3"), ("A3", "telegram", "A4")]
+    assert chain[0].identifier_display == "4042 43** **** 8024"
+
+
+async def test_victim_witness_and_weak_mentions_never_link(sessions) -> None:
+    await load(
+        sessions,
+        case("V1", "KZ-61", ("phone", "+7 702 111 22 33", "victim"), ("ip", "95.56.12.7")),
+        case("V2", "KZ-23", ("phone", "8 702 111 22 33", "victim"), ("ip", "95.56.12.7")),
+        case("V3", "KZ-23", ("card", CARDS[0], "witness")),
+        case("V4", "KZ-71", ("card", CARDS[0], "witness"), ("url", "instagram.com")),
+        case("V5", "KZ-71", ("url", "https://www.instagram.com/")),
+    )
+    assert await partition(sessions) == set()
+
+
+async def test_hub_phone_does_not_merge_unrelated_rings(sessions) -> None:
+    rings = [
+        case(f"R{i}a", "KZ-61", ("card", c), ("phone", HOTLINE)) for i, c in enumerate(
+            ["4042438609878024", "5169493100000010", "4400430012345671", "4263982640269299"])
+    ] + [
+        case(f"R{i}b", "KZ-23", ("card", c)) for i, c in enumerate(
+            ["4042438609878024", "5169493100000010", "4400430012345671", "4263982640269299"])
+    ]
+    await load(sessions, *rings[:2], *rings[4:6])
+    # two groups sharing the hotline: below the threshold, the phone still links them
+    assert await partition(sessions) == {frozenset({"R0a", "R0b", "R1a", "R1b"})}
+    await load(sessions, *rings[2:4], *rings[6:])
+    # four unrelated groups: the phone is a hub, and each ring stands alone
+    assert await partition(sessions) == {frozenset({f"R{i}a", f"R{i}b"}) for i in range(4)}
+    async with sessions() as s:
+        stat = (await s.execute(select(IdentifierStat).where(IdentifierStat.hub.is_(True)))).scalar_one()
+        assert stat.group_count == 4
+        assert all(m.has_hub for m in (await s.execute(
+            select(MultiEpisodeCase).where(MultiEpisodeCase.size > 0))).scalars())
+
+
+async def test_excluding_an_identifier_undoes_only_its_merges(sessions) -> None:
+    await load(
+        sessions,
+        case("E1", "KZ-61", ("phone", "+7 701 555 00 11"), ("card", CARDS[0])),
+        case("E2", "KZ-23", ("phone", "87015550011")),
+        case("E3", "KZ-23", ("card", CARDS[0])),
+    )
+    assert await partition(sessions) == {frozenset({"E1", "E2", "E3"})}
+    phone = await ident_id(sessions, "phone")
+    async with sessions.begin() as s:
+        await decisions.set_excluded(s, phone, True, None, "bank's official number")
+    assert await partition(sessions) == {frozenset({"E1", "E3"})}
+    # a new case with the excluded phone does not link either
+    await load(sessions, case("E4", "KZ-71", ("phone", "+77015550011")))
+    assert await partition(sessions) == {frozenset({"E1", "E3"})}
+    async with sessions.begin() as s:
+        await decisions.set_excluded(s, phone, False, None, "restored")
+    assert await partition(sessions) == {frozenset({"E1", "E2", "E3", "E4"})}
+
+
+async def test_split_sticks_through_reimport_and_new_evidence_on_one_side(sessions) -> None:
+    await load(
+        sessions,
+        case("S1", "KZ-61", ("card", CARDS[0]), ("telegram", "@gang_a")),
+        case("S2", "KZ-61", ("telegram", "@gang_a")),
+        case("S3", "KZ-23", ("card", CARDS[0]), ("telegram", "@gang_b")),
+        case("S4", "KZ-23", ("telegram", "@gang_b")),
+    )
+    assert await partition(sessions) == {frozenset({"S1", "S2", "S3", "S4"})}
+    async with sessions() as s:
+        mec_id = (await s.execute(select(CaseLink.mec_id).where(CaseLink.mec_id.is_not(None)))).scalars().first()
+    side_b = {await case_id(sessions, "S3"), await case_id(sessions, "S4")}
+    async with sessions.begin() as s:
+        await decisions.split(s, mec_id, side_b, None, "two different gangs")
+    expected = {frozenset({"S1", "S2"}), frozenset({"S3", "S4"})}
+    assert await partition(sessions) == expected
+    # re-sending S3 unchanged, or with a new note, does not rejoin it through the same card
+    await load(sessions, {**case("S3", "KZ-23", ("card", CARDS[0]), ("telegram", "@gang_b")), "status": "solved"})
+    assert await partition(sessions) == expected
+    # the confirmed side keeps its id and decisions
+    async with sessions() as s:
+        kept = await s.get(MultiEpisodeCase, mec_id)
+        assert kept is not None and kept.size == 2
+    # new evidence that ties both sides does join them again (and goes to review)
+    await load(sessions, case("S5", "KZ-71", ("telegram", "@gang_a"), ("telegram", "@gang_b")))
+    assert await partition(sessions) == {frozenset({"S1", "S2", "S3", "S4", "S5"})}
+
+
+async def test_reimport_that_drops_the_bridge_splits_the_case(sessions) -> None:
+    await load(
+        sessions,
+        case("D1", "KZ-61", ("card", CARDS[0])),
+        case("D2", "KZ-23", ("card", CARDS[0]), ("card", CARDS[1])),
+        case("D3", "KZ-33", ("card", CARDS[1])),
+    )
+    assert await partition(sessions) == {frozenset({"D1", "D2", "D3"})}
+    await load(sessions, case("D2", "KZ-23", ("card", CARDS[1])))
+    assert await partition(sessions) == {frozenset({"D2", "D3"})}
+
+
+async def test_confirm_then_invalid_transitions(sessions) -> None:
+    await load(sessions, case("C1", "KZ-61", ("card", CARDS[0])), case("C2", "KZ-23", ("card", CARDS[0])))
+    async with sessions() as s:
+        mec_id = (await s.execute(select(CaseLink.mec_id).where(CaseLink.mec_id.is_not(None)))).scalars().first()
+    async with sessions.begin() as s:
+        await decisions.reject(s, mec_id, None, "coincidence")
+    with pytest.raises(decisions.DecisionError) as err:
+        async with sessions.begin() as s:
+            await decisions.confirm(s, mec_id, None, "x")
+    assert err.value.code == "CONFLICT" and "rejected" in err.value.reason
+
+
+async def test_concurrent_imports_on_postgres_match_sequential(pg_url) -> None:
+    from hq.db import make_engine, make_sessionmaker
+
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        # Two regions import at once; their cases tie together through shared cards.
+        a = [case(f"P{i}", "KZ-61", ("card", CARDS[i % 3]), ("telegram", f"@ring_{i % 5}")) for i in range(0, 60, 2)]
+        b = [case(f"P{i}", "KZ-23", ("card", CARDS[(i + 1) % 3]), ("telegram", f"@ring_{i % 5}")) for i in range(1, 60, 2)]
+        d, p = load_directory(), PEPPER.encode()
+        lines_a = [json.dumps(o) for o in a]
+        lines_b = [json.dumps(o) for o in b]
+        ra, rb = await asyncio.gather(
+            import_lines(sessions, lines_a, "a", d, p, batch_size=3),
+            import_lines(sessions, lines_b, "b", d, p, batch_size=3),
+        )
+        assert not ra.errors and not rb.errors
+        got = await partition(sessions)
+    finally:
+        await engine.dispose()
+    assert got == {frozenset(f"P{i}" for i in range(60))}
