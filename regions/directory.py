@@ -145,6 +145,7 @@ class Directory:
             if unit.parent_id is not None and unit.parent_id not in self._unit_by_id:
                 raise ValueError(f"unit {unit.id!r} has unknown parent {unit.parent_id!r}")
 
+        self._find_cache: dict[tuple[str, str | None], Unit | None] = {}
         self._bank_by_bin: dict[str, Organisation] = {}
         self._operator_by_prefix: dict[str, Organisation] = {}
         for org in self.organisations:
@@ -200,7 +201,16 @@ class Directory:
         Used for the free-text "unit" field of regional case exports. Returns None
         when nothing matches, or when a name matches units in several regions and no
         ``region_code`` narrows it down: a guessed unit would misroute a case.
+        Answers are memoised: an import asks the same few names a million times.
         """
+        key = (name_or_id, region_code)
+        if key not in self._find_cache:
+            if len(self._find_cache) > 10_000:
+                self._find_cache.clear()
+            self._find_cache[key] = self._find_unit(name_or_id, region_code)
+        return self._find_cache[key]
+
+    def _find_unit(self, name_or_id: str, region_code: str | None) -> Unit | None:
         wanted = _fold(name_or_id)
         if not wanted:
             return None

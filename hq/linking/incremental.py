@@ -180,21 +180,33 @@ async def _upsert_groups(session: AsyncSession, groups: dict[int, int], old: dic
 
 
 async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshold: int) -> set[int]:
-    """Recount unrelated core groups per phone; return the phones whose hub flag flipped."""
+    """Recount the unrelated groups per phone; return the phones whose hub flag flipped.
+
+    A "group" is a core group of two or more cases: cases already tied by their own strong
+    evidence. A spoofed hotline shows up in many such groups; a gang's own phone used in
+    many otherwise bare cases does not, and keeps linking them.
+    """
     phone_ids = set(phone_ids)
     if not phone_ids:
         return set()
-    counts: dict[int, int] = {}
+    pairs: set[tuple[int, int]] = set()
     for chunk in _chunks(phone_ids):
         rows = await session.execute(
-            select(Mention.identifier_id, func.count(func.distinct(CaseLink.group_id)))
+            select(Mention.identifier_id, CaseLink.group_id).distinct()
             .join(CaseLink, CaseLink.case_id == Mention.case_id)
-            .join(Identifier, Identifier.id == Mention.identifier_id)
-            .where(Mention.identifier_id.in_(chunk), Mention.role == LINKING_ROLE,
-                   Identifier.excluded.is_(False))
-            .group_by(Mention.identifier_id)
+            .where(Mention.identifier_id.in_(chunk), Mention.role == LINKING_ROLE)
         )
-        counts.update({int(i): int(n) for i, n in rows})
+        pairs.update((int(i), int(g)) for i, g in rows)
+    sizes: dict[int, int] = {}
+    for chunk in _chunks({g for _, g in pairs}):
+        rows = await session.execute(
+            select(CaseLink.group_id, func.count()).where(CaseLink.group_id.in_(chunk)).group_by(CaseLink.group_id)
+        )
+        sizes.update({int(g): int(n) for g, n in rows})
+    counts: dict[int, int] = {}
+    for ident, group in pairs:
+        if sizes.get(group, 0) >= 2:
+            counts[ident] = counts.get(ident, 0) + 1
     existing: dict[int, tuple[int, bool]] = {}
     for chunk in _chunks(phone_ids):
         for i, n, hub in await session.execute(

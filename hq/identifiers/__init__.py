@@ -1,0 +1,73 @@
+"""Identifier kinds: turn the values regions type into keys that link cases.
+
+One module per kind, each a small `IdentifierKind` class (validate, clean, key, caption,
+strength), registered in `KINDS` under the name the case export uses. `normalise` is
+the one entry point the import and the API need.
+"""
+
+from __future__ import annotations
+
+from hq.identifiers.account import AccountKind
+from hq.identifiers.base import IdentifierError, IdentifierKind, Normalised, Strength
+from hq.identifiers.card import CardKind, make_card
+from hq.identifiers.crypto_exchange_account import CryptoExchangeAccountKind
+from hq.identifiers.crypto_wallet import CryptoWalletKind
+from hq.identifiers.email import EmailKind
+from hq.identifiers.ewallet import EwalletKind
+from hq.identifiers.iban import IbanKind
+from hq.identifiers.iin import IinKind, make_iin
+from hq.identifiers.imei import ImeiKind
+from hq.identifiers.instagram import InstagramKind
+from hq.identifiers.ip import IpKind
+from hq.identifiers.phone import PhoneKind
+from hq.identifiers.social import SocialKind
+from hq.identifiers.telegram import TelegramKind
+from hq.identifiers.url import UrlKind
+from hq.identifiers.whatsapp import WhatsappKind
+
+__all__ = [
+    "KINDS",
+    "IdentifierError",
+    "IdentifierKind",
+    "Normalised",
+    "Strength",
+    "get_kind",
+    "make_card",
+    "make_iin",
+    "normalise",
+]
+
+KINDS: dict[str, IdentifierKind] = {
+    kind.name: kind
+    for kind in (
+        PhoneKind(),
+        CardKind(),
+        IbanKind(),
+        AccountKind(),
+        TelegramKind(),
+        WhatsappKind(),
+        InstagramKind(),
+        SocialKind(),
+        EwalletKind(),
+        IpKind(),
+        CryptoWalletKind(),
+        CryptoExchangeAccountKind(),
+        ImeiKind(),
+        IinKind(),
+        EmailKind(),
+        UrlKind(),
+    )
+}
+
+
+def get_kind(name: str) -> IdentifierKind:
+    """The kind registered under `name`; IdentifierError for an unknown kind."""
+    kind = KINDS.get(name)
+    if kind is None:
+        raise IdentifierError(name, "unknown identifier kind; expected one of " + ", ".join(KINDS))
+    return kind
+
+
+def normalise(kind: str, raw: str, *, pepper: bytes) -> Normalised:
+    """Clean `raw` as an identifier of `kind`: its key, display form and strength."""
+    return get_kind(kind).normalise(raw, pepper=pepper)

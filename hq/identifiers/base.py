@@ -1,0 +1,105 @@
+"""The contract every identifier kind fulfils.
+
+Cases are linked by identifiers typed by hand in many regions. Each kind turns a raw
+value into one canonical form so that two spellings of the same number become the same
+database key. The shape follows followthemoney's `types/`: one small class per kind with
+`validate`, `clean`, `caption` and `strength`, plus `key` for the value that is stored.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+MAX_RAW_LENGTH = 1000
+"""Longer inputs are rejected before any parsing (protects regexes and caches)."""
+
+MAX_STORED_LENGTH = 200
+"""The `identifiers.key` and `identifiers.display` columns are 200 characters wide."""
+
+
+class IdentifierError(ValueError):
+    """A value that cannot be an identifier of its kind, with a reason a person can act on."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        # Both go into args so the exception survives pickling (multiprocess imports).
+        super().__init__(kind, reason)
+        self.kind = kind
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.reason}"
+
+
+class Strength(str, enum.Enum):
+    """How much a shared value says about two cases being the same gang."""
+
+    STRONG = "strong"
+    WEAK = "weak"
+    # Strong, but the linker watches for hubs: spoofed bank numbers, shared victim lines.
+    PHONE = "phone"
+
+
+@dataclass(frozen=True, slots=True)
+class Normalised:
+    """What the rest of HQ sees of an identifier: never the raw text."""
+
+    kind: str
+    key: str
+    display: str
+    strength: Strength
+
+
+class IdentifierKind:
+    """One kind of identifier. Subclasses implement `clean_text`; the rest has defaults.
+
+    `clean` returns the canonical form (kept in memory only); `key` is what is stored and
+    matched in the database (by default the canonical form itself; cards override it so
+    the full number is never stored); `caption` is what people see.
+    """
+
+    name: str = ""
+
+    def error(self, reason: str) -> IdentifierError:
+        return IdentifierError(self.name, reason)
+
+    def validate(self, raw: str) -> bool:
+        try:
+            self.clean(raw)
+        except IdentifierError:
+            return False
+        return True
+
+    def clean(self, raw: str) -> str:
+        if not isinstance(raw, str):
+            raise self.error("value must be a string")
+        text = raw.strip()
+        if not text:
+            raise self.error("value is empty")
+        if len(text) > MAX_RAW_LENGTH:
+            raise self.error(f"value is longer than {MAX_RAW_LENGTH} characters")
+        return self.clean_text(text)
+
+    def clean_text(self, text: str) -> str:
+        """Canonical form of `text`, which is stripped and not empty."""
+        raise NotImplementedError
+
+    def key(self, clean: str, pepper: bytes) -> str:
+        return clean
+
+    def caption(self, clean: str) -> str:
+        return clean
+
+    def strength(self, clean: str) -> Strength:
+        return Strength.STRONG
+
+    def normalise(self, raw: str, *, pepper: bytes) -> Normalised:
+        clean = self.clean(raw)
+        key = self.key(clean, pepper)
+        display = self.caption(clean)
+        if len(key) > MAX_STORED_LENGTH or len(display) > MAX_STORED_LENGTH:
+            raise self.error(f"value is longer than {MAX_STORED_LENGTH} characters once normalised")
+        return Normalised(self.name, key, display, self.strength(clean))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
