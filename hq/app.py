@@ -12,14 +12,11 @@ from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
-from graphql import GraphQLError
 from sqlalchemy import text
 from starlette.requests import HTTPConnection
-from strawberry.extensions import MaskErrors
 from strawberry.fastapi import GraphQLRouter
 
 from hq.api.context import Context, Services, client_address
-from hq.api.errors import ApiError
 from hq.api.schema import build_schema
 from hq.api.ws import AuthenticatedTransportWS
 from hq.auth import authenticate, bearer
@@ -28,12 +25,6 @@ from hq.settings import Settings, get_settings
 from regions import load_directory
 
 log = logging.getLogger(__name__)
-
-
-def _mask(error: GraphQLError) -> bool:
-    """Hide unexpected exceptions; keep our own coded errors and GraphQL validation errors."""
-    original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
 
 
 def _wants_graphiql(conn: HTTPConnection) -> bool:
@@ -88,7 +79,6 @@ def create_app(settings: Settings | None = None, *, check_db_schema: bool = True
 
     app = FastAPI(title="HQ", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     schema = build_schema()
-    schema.extensions.append(MaskErrors(should_mask_error=_mask, error_message="internal server error"))  # type: ignore[attr-defined]
     router = HQGraphQLRouter(schema, context_getter=get_context, graphql_ide="graphiql")
     app.include_router(router, prefix="/graphql")
 

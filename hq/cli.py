@@ -350,6 +350,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc.code}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from hq.db import SchemaBehind
+
+        if isinstance(exc, SchemaBehind):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ from typing import Optional
 
 import strawberry
 from sqlalchemy import select
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
 
 from hq.api import cases
 from hq.api.context import Context
@@ -77,9 +78,19 @@ class Mutation:
                                                      description="Import export-format JSON Lines.")
 
 
+def _mask(error: GraphQLError) -> bool:
+    """Hide unexpected exceptions; keep our own coded errors and GraphQL validation errors."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
 def build_schema(max_depth: int = 12, max_aliases: int = 30) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        extensions=[QueryDepthLimiter(max_depth=max_depth), MaxAliasesLimiter(max_alias_count=max_aliases)],
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+            lambda: MaskErrors(should_mask_error=_mask, error_message="internal server error"),
+        ],
     )
