@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from sqlalchemy import Table, delete, select, tuple_, update
+from sqlalchemy import Table, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.case_record import CaseRecord
@@ -57,9 +58,13 @@ async def ensure_identifiers(
                 for k, key in chunk
             ],
         )
+        by_kind: dict[str, list[str]] = {}
+        for k, key in chunk:
+            by_kind.setdefault(k, []).append(key)
+        # (kind = ? AND key IN (…)) OR … : each term uses the unique index, one round trip.
         found = await session.execute(
             select(Identifier.id, Identifier.kind, Identifier.key).where(
-                tuple_(Identifier.kind, Identifier.key).in_(chunk)
+                or_(*(and_(Identifier.kind == k, Identifier.key.in_(keys)) for k, keys in by_kind.items()))
             )
         )
         for ident_id, k, key in found:
@@ -117,14 +122,22 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
     now = utcnow()
     new_regs = [reg for reg in to_write if reg not in existing]
     if new_regs:
-        await session.execute(
-            insert_ignore(session, Case.__table__),
-            [{**_case_values(by_reg[r], hashes[r]), "created_at": now, "updated_at": now} for r in new_regs],
-        )
-        rows = await session.execute(
-            select(Case.id, Case.registration_number).where(Case.registration_number.in_(new_regs))
-        )
+        if len(new_regs) == 1:  # the interactive path: one statement, ids come back
+            rows = await session.execute(
+                insert_ignore(session, Case.__table__).returning(Case.__table__.c.id, Case.__table__.c.registration_number),
+                [{**_case_values(by_reg[r], hashes[r]), "created_at": now, "updated_at": now} for r in new_regs],
+            )
+        else:
+            await session.execute(
+                insert_ignore(session, Case.__table__),
+                [{**_case_values(by_reg[r], hashes[r]), "created_at": now, "updated_at": now} for r in new_regs],
+            )
+            rows = await session.execute(
+                select(Case.id, Case.registration_number).where(Case.registration_number.in_(new_regs))
+            )
         new_ids = dict((reg, cid) for cid, reg in rows)
+        if len(new_ids) != len(new_regs):  # a concurrent writer inserted one first: let the caller retry
+            raise IntegrityError("concurrent insert of the same registration number", None, Exception())
     else:
         new_ids = {}
 

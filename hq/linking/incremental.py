@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.linking.graph import Interner, components
@@ -40,18 +40,25 @@ async def lock_writes(session: AsyncSession) -> None:
 Edge = tuple[int, int, int, str]  # case_id, identifier_id, split tag, strength
 
 
-async def _mentions_of_cases(session: AsyncSession, case_ids: Iterable[int]) -> list[Edge]:
+async def _mentions_of_cases(session: AsyncSession, case_ids: Iterable[int],
+                             hubs: dict[int, bool] | None = None) -> list[Edge]:
+    """Linking edges of these cases; fills `hubs` with the phones' current hub flags."""
     out: list[Edge] = []
     for chunk in _chunks(case_ids):
         rows = await session.execute(
-            select(Mention.case_id, Mention.identifier_id, func.coalesce(SplitCut.tag, 0), Identifier.strength)
+            select(Mention.case_id, Mention.identifier_id, func.coalesce(SplitCut.tag, 0), Identifier.strength,
+                   IdentifierStat.hub)
             .join(Identifier, Identifier.id == Mention.identifier_id)
             .outerjoin(SplitCut, and_(SplitCut.case_id == Mention.case_id,
                                       SplitCut.identifier_id == Mention.identifier_id))
+            .outerjoin(IdentifierStat, IdentifierStat.identifier_id == Mention.identifier_id)
             .where(Mention.case_id.in_(chunk), Mention.role == LINKING_ROLE,
                    Identifier.excluded.is_(False), Identifier.strength.in_(LINKABLE_STRENGTHS))
         )
-        out.extend((int(c), int(i), int(t), s) for c, i, t, s in rows)
+        for c, i, t, s, hub in rows:
+            out.append((int(c), int(i), int(t), s))
+            if hubs is not None and s == PHONE_STRENGTH:
+                hubs[int(i)] = bool(hub)
     return out
 
 
@@ -102,18 +109,54 @@ async def _hub_ids(session: AsyncSession, ident_ids: Iterable[int]) -> set[int]:
     return hubs
 
 
-async def _walk(session: AsyncSession, start: set[int], *, with_phones: bool) -> tuple[set[int], list[Edge]]:
+class EdgeCache:
+    """Linking edges fetched once per relink: both levels walk the same data."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.by_case: dict[int, list[Edge]] = {}
+        self.by_ident: dict[int, list[Edge]] = {}
+        self.hub: dict[int, bool] = {}
+
+    async def of_cases(self, case_ids: Iterable[int]) -> list[Edge]:
+        missing = {c for c in case_ids if c not in self.by_case}
+        if missing:
+            for c in missing:
+                self.by_case[c] = []
+            for e in await _mentions_of_cases(self.session, missing, self.hub):
+                self.by_case[e[0]].append(e)
+        return [e for c in case_ids for e in self.by_case[c]]
+
+    async def of_identifiers(self, ident_ids: Iterable[int]) -> list[Edge]:
+        missing = {i for i in ident_ids if i not in self.by_ident}
+        if missing:
+            for i in missing:
+                self.by_ident[i] = []
+            for e in await _mentions_of_identifiers(self.session, missing):
+                self.by_ident[e[1]].append(e)
+        return [e for i in ident_ids for e in self.by_ident[i]]
+
+    async def hubs(self, phone_ids: Iterable[int]) -> set[int]:
+        missing = {i for i in phone_ids if i not in self.hub}
+        if missing:
+            found = await _hub_ids(self.session, missing)
+            for i in missing:
+                self.hub[i] = i in found
+        return {i for i in phone_ids if self.hub[i]}
+
+    def forget_hubs(self) -> None:
+        self.hub.clear()
+
+
+async def _walk(cache: EdgeCache, start: set[int], *, with_phones: bool) -> tuple[set[int], list[Edge]]:
     """Breadth-first closure of `start` over linking evidence; returns cases and edges."""
     seen_cases = set(start)
     seen_nodes: set[tuple[int, int]] = set()
     edges: set[Edge] = set()
     frontier = set(start)
-    hubs: set[int] = set()
     while frontier:
-        found = await _mentions_of_cases(session, frontier)
-        phone_ids = {i for _, i, _, s in found if s == PHONE_STRENGTH}
-        if with_phones and phone_ids:
-            hubs |= await _hub_ids(session, phone_ids - hubs)
+        found = await cache.of_cases(frontier)
+        hubs = await cache.hubs({i for _, i, _, s in found if s == PHONE_STRENGTH}) if with_phones else set()
         new_nodes: set[int] = set()
         for e in found:
             case_id, ident, tag, strength = e
@@ -125,7 +168,7 @@ async def _walk(session: AsyncSession, start: set[int], *, with_phones: bool) ->
                 new_nodes.add(ident)
         frontier = set()
         if new_nodes:
-            for e in await _mentions_of_identifiers(session, new_nodes):
+            for e in await cache.of_identifiers(new_nodes):
                 case_id, ident, tag, strength = e
                 if (ident, tag) not in seen_nodes:
                     continue  # another side of a split
@@ -170,13 +213,10 @@ async def _upsert_groups(session: AsyncSession, groups: dict[int, int], old: dic
     new_rows = [{"case_id": c, "group_id": g, "mec_id": None} for c, g in groups.items() if c not in old]
     if new_rows:
         await session.execute(CaseLink.__table__.insert(), new_rows)
-    changed: dict[int, list[int]] = {}
-    for c, g in groups.items():
-        if c in old and old[c][0] != g:
-            changed.setdefault(g, []).append(c)
-    for g, cs in changed.items():
-        for chunk in _chunks(cs):
-            await session.execute(update(CaseLink).where(CaseLink.case_id.in_(chunk)).values(group_id=g))
+    moves = [{"cid": c, "gid": g} for c, g in groups.items() if c in old and old[c][0] != g]
+    if moves:
+        t = CaseLink.__table__
+        await session.execute(t.update().where(t.c.case_id == bindparam("cid")).values(group_id=bindparam("gid")), moves)
 
 
 async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshold: int) -> set[int]:
@@ -216,6 +256,7 @@ async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshol
             existing[int(i)] = (int(n), bool(hub))
     flipped: set[int] = set()
     inserts = []
+    changes = []
     for pid in phone_ids:
         n = counts.get(pid, 0)
         hub = n > threshold
@@ -224,13 +265,16 @@ async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshol
             if hub:
                 flipped.add(pid)
         elif existing[pid] != (n, hub):
-            await session.execute(
-                update(IdentifierStat).where(IdentifierStat.identifier_id == pid).values(group_count=n, hub=hub)
-            )
+            changes.append({"pid": pid, "n": n, "hub": hub})
             if existing[pid][1] != hub:
                 flipped.add(pid)
     if inserts:
         await session.execute(IdentifierStat.__table__.insert(), inserts)
+    if changes:
+        t = IdentifierStat.__table__
+        await session.execute(
+            t.update().where(t.c.identifier_id == bindparam("pid")).values(group_count=bindparam("n"), hub=bindparam("hub")),
+            changes)
     return flipped
 
 
@@ -251,29 +295,50 @@ async def relink(session: AsyncSession, seed_cases: Iterable[int], touched_ident
         seeds |= {e[0] for e in await _mentions_of_identifiers_any(session, set(expand))}
     if not seeds:
         return set()
+    cache = EdgeCache(session)
+    links = _LinkCache(session)
 
     # Level 1: core groups from strong, non-phone evidence.
-    old = await _old_links(session, seeds)
+    old = await links.get(seeds)
     start = seeds | await _cases_with(session, CaseLink.group_id, {g for g, _ in old.values()})
-    region1, edges1 = await _walk(session, start, with_phones=False)
+    region1, edges1 = await _walk(cache, start, with_phones=False)
     groups = label_cases(region1, [e for e in edges1 if e[3] == CORE_STRENGTH])
-    old1 = await _old_links(session, region1)
-    await _upsert_groups(session, groups, old1)
+    await _upsert_groups(session, groups, await links.get(region1))
 
     # Hubs: every phone used by a case whose group may have changed, or whose mentions changed.
-    phones = {e[1] for e in await _mentions_of_cases(session, region1) if e[3] == PHONE_STRENGTH}
+    phones = {e[1] for e in await cache.of_cases(region1) if e[3] == PHONE_STRENGTH}
     phones |= await _phones_among(session, touched - phones)
     flipped = await refresh_hubs(session, phones, threshold)
+    if flipped:
+        cache.forget_hubs()
 
     # Level 2: multi-episode cases = core groups joined by non-hub phones.
     start2 = set(region1)
     if flipped:
-        start2 |= {e[0] for e in await _mentions_of_identifiers(session, flipped)}
-    old2 = await _old_links(session, start2)
+        start2 |= {e[0] for e in await cache.of_identifiers(flipped)}
+    old2 = await links.get(start2)
     start2 |= await _cases_with(session, CaseLink.mec_id, {m for _, m in old2.values() if m is not None})
-    region2, edges2 = await _walk(session, start2, with_phones=True)
+    region2, edges2 = await _walk(cache, start2, with_phones=True)
     labels = label_cases(region2, edges2)
-    return await assign_mecs(session, labels, await _old_links(session, region2))
+    return await assign_mecs(session, labels, await links.get(region2))
+
+
+class _LinkCache:
+    """(group, mec) per case as it was before this relink; the mec part is what level 2 needs."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.known: dict[int, tuple[int, int | None]] = {}
+        self.absent: set[int] = set()
+
+    async def get(self, case_ids: Iterable[int]) -> dict[int, tuple[int, int | None]]:
+        case_ids = set(case_ids)
+        missing = case_ids - self.known.keys() - self.absent
+        if missing:
+            found = await _old_links(self.session, missing)
+            self.known.update(found)
+            self.absent |= missing - found.keys()
+        return {c: self.known[c] for c in case_ids if c in self.known}
 
 
 async def relink_cases(session: AsyncSession, changed: dict[int, set[int]]) -> set[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.linking.rules import LINKING_ROLE
@@ -62,57 +62,78 @@ def plan_identities(
     return kept, multi
 
 
+async def _next_ids(session: AsyncSession, k: int) -> list[int]:
+    """Ids for k new multi-episode cases. Callers hold the write lock, so max()+1 is safe."""
+    if k == 0:
+        return []
+    top = (await session.execute(select(func.max(MultiEpisodeCase.id)))).scalar_one() or 0
+    return list(range(top + 1, top + 1 + k))
+
+
 async def assign_mecs(
     session: AsyncSession, labels: dict[int, int], old_links: dict[int, tuple[int, int | None]]
 ) -> set[int]:
-    """Write mec ids for every case in a closed region; return the mec ids that changed."""
+    """Write mec ids for every case in a closed region; return the mec ids that changed.
+
+    Set-oriented: a constant number of statements whatever the number of components, so
+    the bulk path (thousands of components) and the incremental path share this code.
+    """
     old_mec = {c: m for c, (_, m) in old_links.items()}
     kept, multi = plan_identities(labels, old_mec)
     now = utcnow()
+    fresh = iter(await _next_ids(session, sum(1 for m in kept.values() if m is None)))
     new_mec: dict[int, int | None] = {c: None for c in labels}
-    grown: set[int] = set()
-    for label, cs in multi.items():
+    created: list[dict[str, object]] = []
+    decisions: list[dict[str, object]] = []
+    grown: list[int] = []
+    for label in sorted(multi):
+        cs = multi[label]
         mec_id = kept[label]
         if mec_id is None:
-            row = MultiEpisodeCase(status=MecStatus.OPEN.value, needs_review=True, created_at=now, updated_at=now)
-            session.add(row)
-            await session.flush()
-            mec_id = row.id
-            session.add(MecDecision(mec_id=mec_id, principal_id=None, action="engine_created",
-                                    payload={"episodes": len(cs)}, created_at=now))
+            mec_id = next(fresh)
+            created.append({"id": mec_id, "status": MecStatus.OPEN.value, "needs_review": True, "size": len(cs),
+                            "region_count": 0, "victims": 0, "damage_kzt": 0, "recovered_kzt": 0,
+                            "has_hub": False, "created_at": now, "updated_at": now})
+            decisions.append({"mec_id": mec_id, "principal_id": None, "action": "engine_created",
+                              "reason": None, "payload": {"episodes": len(cs)}, "created_at": now})
         else:
             joined = [c for c in cs if old_mec.get(c) != mec_id]
             if joined:
-                grown.add(mec_id)
-                session.add(MecDecision(mec_id=mec_id, principal_id=None, action="engine_joined",
-                                        payload={"case_ids": joined}, created_at=now))
+                grown.append(mec_id)
+                decisions.append({"mec_id": mec_id, "principal_id": None, "action": "engine_joined",
+                                  "reason": None, "payload": {"case_ids": joined}, "created_at": now})
         for c in cs:
             new_mec[c] = mec_id
+    if created:
+        await session.execute(MultiEpisodeCase.__table__.insert(), created)
 
-    by_target: dict[int | None, list[int]] = defaultdict(list)
-    for c, m in new_mec.items():
-        if old_mec.get(c) != m:
-            by_target[m].append(c)
-    for m, cs in by_target.items():
-        for chunk in _chunks(cs):
-            await session.execute(update(CaseLink).where(CaseLink.case_id.in_(chunk)).values(mec_id=m))
+    moves = [{"cid": c, "mid": m} for c, m in new_mec.items() if old_mec.get(c) != m]
+    if moves:
+        t = CaseLink.__table__
+        await session.execute(
+            t.update().where(t.c.case_id == bindparam("cid")).values(mec_id=bindparam("mid")), moves)
 
     old_ids = {m for m in old_mec.values() if m is not None}
     live_ids = {m for m in new_mec.values() if m is not None}
     gone = old_ids - live_ids
+    dissolved = []
     for mec_id in sorted(gone):
         successors = Counter(new_mec[c] for c, m in old_mec.items() if m == mec_id and new_mec[c] is not None)
         into = min(successors, key=lambda k: (-successors[k], k)) if successors else None
+        dissolved.append({"mid": mec_id, "into": into})
+        decisions.append({"mec_id": mec_id, "principal_id": None, "action": "engine_dissolved",
+                          "reason": None, "payload": {"merged_into": into}, "created_at": now})
+    if dissolved:
+        t = MultiEpisodeCase.__table__
         await session.execute(
-            update(MultiEpisodeCase).where(MultiEpisodeCase.id == mec_id)
-            .values(status=MecStatus.DISSOLVED.value, merged_into_id=into, size=0, updated_at=now)
-        )
-        session.add(MecDecision(mec_id=mec_id, principal_id=None, action="engine_dissolved",
-                                payload={"merged_into": into}, created_at=now))
+            t.update().where(t.c.id == bindparam("mid")).values(
+                status=MecStatus.DISSOLVED.value, merged_into_id=bindparam("into"), size=0, updated_at=now),
+            dissolved)
     if grown:
         await session.execute(
-            update(MultiEpisodeCase).where(MultiEpisodeCase.id.in_(sorted(grown))).values(needs_review=True)
-        )
+            update(MultiEpisodeCase).where(MultiEpisodeCase.id.in_(sorted(grown))).values(needs_review=True))
+    if decisions:
+        await session.execute(MecDecision.__table__.insert(), decisions)
     changed = {m for c, m in new_mec.items() if old_mec.get(c) != m and m is not None}
     changed |= {old_mec[c] for c in new_mec if old_mec.get(c) is not None and old_mec[c] != new_mec[c]}
     changed -= gone
@@ -121,8 +142,16 @@ async def assign_mecs(
 
 
 async def refresh_aggregates(session: AsyncSession, mec_ids: Iterable[int]) -> None:
-    """Recompute a multi-episode case's totals with one aggregate query per chunk."""
+    """Recompute multi-episode totals: one aggregate query and one executemany per chunk."""
     now = utcnow()
+    t = MultiEpisodeCase.__table__
+    stmt = t.update().where(t.c.id == bindparam("mid")).values(
+        size=bindparam("size"), region_count=bindparam("regions"), victims=bindparam("victims"),
+        damage_kzt=bindparam("damage"), recovered_kzt=bindparam("recovered"), first_date=bindparam("first"),
+        last_date=bindparam("last"), has_hub=bindparam("hub"), updated_at=now,
+        status=case((t.c.status == MecStatus.DISSOLVED.value, MecStatus.OPEN.value), else_=t.c.status),
+        merged_into_id=None,
+    )
     for chunk in _chunks(mec_ids):
         victim_key = func.coalesce(Victim.iin, func.cast(Case.id, Victim.iin.type))
         rows = await session.execute(
@@ -144,21 +173,15 @@ async def refresh_aggregates(session: AsyncSession, mec_ids: Iterable[int]) -> N
             .where(CaseLink.mec_id.in_(chunk))
         )
         with_hub = {int(m) for m in hub_rows.scalars()}
-        seen: set[int] = set()
-        for mec_id, size, regions, victims, damage, recovered, first, last in rows:
-            seen.add(int(mec_id))
+        params = [
+            {"mid": int(m), "size": size, "regions": regions, "victims": victims, "damage": damage or 0,
+             "recovered": recovered or 0, "first": first, "last": last, "hub": int(m) in with_hub}
+            for m, size, regions, victims, damage, recovered, first, last in rows
+        ]
+        if params:
+            await session.execute(stmt, params)
+        empty = set(chunk) - {p["mid"] for p in params}
+        if empty:
             await session.execute(
-                update(MultiEpisodeCase).where(MultiEpisodeCase.id == mec_id).values(
-                    size=size, region_count=regions, victims=victims, damage_kzt=damage or 0,
-                    recovered_kzt=recovered or 0, first_date=first, last_date=last,
-                    has_hub=int(mec_id) in with_hub, updated_at=now,
-                    status=case((MultiEpisodeCase.status == MecStatus.DISSOLVED.value, MecStatus.OPEN.value),
-                                else_=MultiEpisodeCase.status),
-                    merged_into_id=None,
-                )
-            )
-        for mec_id in set(chunk) - seen:
-            await session.execute(
-                update(MultiEpisodeCase).where(MultiEpisodeCase.id == mec_id)
-                .values(size=0, status=MecStatus.DISSOLVED.value, updated_at=now)
-            )
+                update(MultiEpisodeCase).where(MultiEpisodeCase.id.in_(sorted(empty)))
+                .values(size=0, status=MecStatus.DISSOLVED.value, updated_at=now))
