@@ -200,9 +200,15 @@ def cmd_import(args: argparse.Namespace) -> int:
         engine, sessions = await _open(settings)
         try:
             progress = not args.no_progress and sys.stderr.isatty()
-            report = await import_files(sessions, paths, load_directory(), settings.pepper,
-                                        batch_size=args.batch_size or settings.import_batch_size,
-                                        progress=progress)
+            if args.bulk:
+                from hq.bulk_import import bulk_import
+
+                report = await bulk_import(engine, sessions, paths, settings.pepper,
+                                           hub_threshold=settings.hub_threshold, workers=args.workers)
+            else:
+                report = await import_files(sessions, paths, load_directory(), settings.pepper,
+                                            batch_size=args.batch_size or settings.import_batch_size,
+                                            progress=progress)
         finally:
             await engine.dispose()
         for err in report.errors[: args.max_errors]:
@@ -283,6 +289,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args)
 
 
+def cmd_agent(args: argparse.Namespace) -> int:
+    from hq.agent import main as agent_main
+
+    return agent_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hq", description="HQ: the cyber-police coordination platform")
     p.add_argument("--database-url", help="override HQ_DATABASE_URL")
@@ -325,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("files", nargs="+")
     im.add_argument("--batch-size", type=int, default=0)
     im.add_argument("--no-progress", action="store_true")
+    im.add_argument("--bulk", action="store_true",
+                    help="bulk path for large backlogs: parallel validation, bulk writes, one full relink")
+    im.add_argument("--workers", type=int, default=2, help="validation processes for --bulk")
     im.add_argument("--max-errors", type=int, default=50, help="rejected lines to print")
     im.set_defaults(func=cmd_import)
 
@@ -334,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=cmd_schema_export)
 
     sub.add_parser("settings", help="print the effective settings").set_defaults(func=cmd_settings)
+
+    ag = sub.add_parser("agent", help="regional client: print, acknowledge and record a unit's tasks live")
+    from hq.agent import add_arguments as _agent_arguments
+
+    _agent_arguments(ag)
+    ag.set_defaults(func=cmd_agent)
 
     dm = sub.add_parser("demo", help="migrate, load directory, tokens and demo data into SQLite, then serve")
     dm.add_argument("--dir", default=".demo", help="where the demo database and tokens go")
