@@ -45,11 +45,35 @@ class _Job:
     pepper: bytes
 
 
-def _parse_job(job: _Job) -> tuple[list[tuple[int, CaseRecord]], list[LineError]]:
+Compact = tuple  # a CaseRecord as plain tuples: cheap to send back from a worker process
+
+
+def _compact(r: CaseRecord) -> Compact:
+    victim = None if r.victim is None else (r.victim.name, r.victim.phone, r.victim.iin)
+    mentions = tuple((m.identifier.kind, m.identifier.key, m.identifier.display, m.identifier.strength.value,
+                      m.role, m.note) for m in r.mentions)
+    return (r.registration_number, r.region_code, r.unit_id, r.unit_name, r.registered_at, r.article, r.scheme,
+            r.status, r.damage_kzt, r.recovered_kzt, victim, mentions, r.content_hash())
+
+
+def _expand(t: Compact) -> CaseRecord:
+    from hq.case_record import MentionRecord, VictimRecord
+    from hq.identifiers import Normalised, Strength
+
+    return CaseRecord(
+        registration_number=t[0], region_code=t[1], unit_id=t[2], unit_name=t[3], registered_at=t[4],
+        article=t[5], scheme=t[6], status=t[7], damage_kzt=t[8], recovered_kzt=t[9],
+        victim=None if t[10] is None else VictimRecord(*t[10]),
+        mentions=[MentionRecord(Normalised(k, key, disp, Strength(st)), role, note)
+                  for k, key, disp, st, role, note in t[11]],
+    )
+
+
+def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
     from regions import load_directory
 
     directory = load_directory()
-    good: list[tuple[int, CaseRecord]] = []
+    good: list[tuple[int, Compact]] = []
     bad: list[LineError] = []
     for offset, line in enumerate(job.lines):
         number = job.first_line + offset
@@ -61,20 +85,20 @@ def _parse_job(job: _Job) -> tuple[list[tuple[int, CaseRecord]], list[LineError]
             bad.append(LineError(job.source, number, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}"))
             continue
         try:
-            good.append((number, parse_case(obj, directory, pepper=job.pepper)))
+            good.append((number, _compact(parse_case(obj, directory, pepper=job.pepper))))
         except FieldError as exc:
             bad.append(LineError(job.source, number, exc.field, exc.reason))
     return good, bad
 
 
-def parse_files(paths: list[Path], pepper: bytes, workers: int) -> tuple[list[tuple[str, int, CaseRecord]], list[LineError]]:
+def parse_files(paths: list[Path], pepper: bytes, workers: int) -> tuple[list[tuple[str, int, Compact]], list[LineError]]:
     jobs: list[_Job] = []
     for path in paths:
         with path.open("r", encoding="utf-8") as fh:
             lines = fh.read().splitlines()
         for start in range(0, len(lines), CHUNK_LINES):
             jobs.append(_Job(str(path), start + 1, lines[start:start + CHUNK_LINES], pepper))
-    records: list[tuple[str, int, CaseRecord]] = []
+    records: list[tuple[str, int, Compact]] = []
     errors: list[LineError] = []
     if workers > 1 and len(jobs) > 1:
         with mp.get_context("fork").Pool(workers) as pool:
@@ -96,26 +120,24 @@ async def _existing_idents(session: AsyncSession) -> dict[tuple[str, str], int]:
     return {(k, key): int(i) for k, key, i in rows}
 
 
-def _rows(records: list[CaseRecord], first_case: int, first_mention: int, first_victim: int,
+def _rows(records: list[Compact], first_case: int, first_mention: int, first_victim: int,
           idents: dict[tuple[str, str], int], first_ident: int) -> tuple[list, list, list, list]:
     now = dt.datetime.now(dt.timezone.utc)
     new_idents, cases, victims, mentions = [], [], [], []
     next_ident = first_ident
     for offset, r in enumerate(records):
         cid = first_case + offset
-        cases.append((cid, r.registration_number, r.region_code, r.unit_id, r.unit_name, r.registered_at,
-                       r.article, r.scheme, r.status, r.damage_kzt, r.recovered_kzt, r.content_hash(), now, now))
-        if r.victim is not None:
-            victims.append((first_victim + len(victims), cid, r.victim.name, r.victim.phone, r.victim.iin))
-        for m in r.mentions:
-            ident = m.identifier
-            iid = idents.get((ident.kind, ident.key))
+        cases.append((cid, *r[:10], r[12], now, now))
+        if r[10] is not None:
+            victims.append((first_victim + len(victims), cid, *r[10]))
+        for kind, key, display, strength, role, note in r[11]:
+            iid = idents.get((kind, key))
             if iid is None:
                 iid = next_ident
                 next_ident += 1
-                idents[(ident.kind, ident.key)] = iid
-                new_idents.append((iid, ident.kind, ident.key, ident.display, ident.strength.value, False))
-            mentions.append((first_mention + len(mentions), cid, iid, m.role, m.note))
+                idents[(kind, key)] = iid
+                new_idents.append((iid, kind, key, display, strength, False))
+            mentions.append((first_mention + len(mentions), cid, iid, role, note))
     return new_idents, cases, victims, mentions
 
 
@@ -153,9 +175,9 @@ async def bulk_import(
     t1 = clock()
     report.errors.extend(errors)
     # The last line for a registration number wins, as with a re-send.
-    latest: dict[str, tuple[str, int, CaseRecord]] = {}
+    latest: dict[str, tuple[str, int, Compact]] = {}
     for item in parsed:
-        latest[item[2].registration_number] = item
+        latest[item[2][0]] = item
     async with sessions.begin() as s:
         await lock_writes(s)
         existing = {r for (r,) in await s.execute(select(Case.registration_number))}
@@ -174,7 +196,7 @@ async def bulk_import(
         await full_relink(s, hub_threshold)
     t3 = clock()
     # Cases that already existed take the ordinary path: update in place, unchanged, relink.
-    again = [(n, rec) for reg, (_, n, rec) in sorted(latest.items()) if reg in existing]
+    again = [(n, _expand(rec)) for reg, (_, n, rec) in sorted(latest.items()) if reg in existing]
     for start in range(0, len(again), batch_size):
         async with sessions.begin() as s:
             res = await ingest(s, [rec for _, rec in again[start:start + batch_size]])
