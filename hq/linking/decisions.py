@@ -15,7 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.linking.incremental import _hub_ids, _mentions_of_cases, lock_writes, relink
+from hq.linking.incremental import hub_ids, edges_of_cases, lock_writes, relink
 from hq.linking.rules import PHONE_STRENGTH
 from hq.models import CaseLink, Identifier, MecDecision, Mention, MecStatus, MultiEpisodeCase, SplitCut, utcnow
 
@@ -82,8 +82,8 @@ async def split(session: AsyncSession, mec_id: int, side_b: set[int], principal_
     side_a = members - side_b
     if not side_a:
         raise DecisionError("BAD_USER_INPUT", "caseIds", "the other side would be empty; name a proper subset")
-    edges = await _mentions_of_cases(session, members)
-    hubs = await _hub_ids(session, {i for _, i, _, s in edges if s == PHONE_STRENGTH})
+    edges = await edges_of_cases(session, members)
+    hubs = await hub_ids(session, {i for _, i, _, s in edges if s == PHONE_STRENGTH})
     nodes_a = {(i, t) for c, i, t, s in edges if c in side_a and not (s == PHONE_STRENGTH and i in hubs)}
     decision = MecDecision(mec_id=mec_id, principal_id=principal_id, action="split", reason=reason,
                            payload={}, created_at=utcnow())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.linking.incremental import _hub_ids, _mentions_of_cases
+from hq.linking.incremental import hub_ids, edges_of_cases
 from hq.linking.rules import PHONE_STRENGTH
 from hq.models import Case, CaseLink, Identifier, Mention
 
@@ -41,8 +41,8 @@ async def explain(session: AsyncSession, case_a: int, case_b: int) -> list[Step]
     if mec is None or links.get(case_b) != mec:
         return None
     members = {int(c) for c in (await session.execute(select(CaseLink.case_id).where(CaseLink.mec_id == mec))).scalars()}
-    edges = await _mentions_of_cases(session, members)
-    hubs = await _hub_ids(session, {i for _, i, _, s in edges if s == PHONE_STRENGTH})
+    edges = await edges_of_cases(session, members)
+    hubs = await hub_ids(session, {i for _, i, _, s in edges if s == PHONE_STRENGTH})
     by_case: dict[int, list[tuple[int, int]]] = {}
     by_node: dict[tuple[int, int], list[int]] = {}
     for c, i, tag, strength in edges:

@@ -8,8 +8,19 @@ round is a couple of passes over the edge arrays, and rounds are few because lab
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 from numpy.typing import NDArray
+
+CHUNK = 900  # ids per IN (…) list: well under SQLite's and asyncpg's parameter limits
+
+
+def chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    """Sorted, de-duplicated ids in IN-list sized pieces (sorted keeps lock order stable)."""
+    items = sorted(set(ids))
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
 
 
 def components(n_nodes: int, src: NDArray[np.int64], dst: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -18,19 +18,10 @@ import numpy as np
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.linking.graph import Interner, components
+from hq.linking.graph import Interner, chunks, components
 from hq.linking.mec_store import assign_mecs
 from hq.linking.rules import CORE_STRENGTH, LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import CaseLink, Identifier, IdentifierStat, Mention, SplitCut, WriteLock
-
-CHUNK = 900
-
-
-def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    items = sorted(set(ids))
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
-
 
 async def lock_writes(session: AsyncSession) -> None:
     """Take the write lock: the first statement of every case-writing transaction."""
@@ -40,11 +31,11 @@ async def lock_writes(session: AsyncSession) -> None:
 Edge = tuple[int, int, int, str]  # case_id, identifier_id, split tag, strength
 
 
-async def _mentions_of_cases(session: AsyncSession, case_ids: Iterable[int],
+async def edges_of_cases(session: AsyncSession, case_ids: Iterable[int],
                              hubs: dict[int, bool] | None = None) -> list[Edge]:
     """Linking edges of these cases; fills `hubs` with the phones' current hub flags."""
     out: list[Edge] = []
-    for chunk in _chunks(case_ids):
+    for chunk in chunks(case_ids):
         rows = await session.execute(
             select(Mention.case_id, Mention.identifier_id, func.coalesce(SplitCut.tag, 0), Identifier.strength,
                    IdentifierStat.hub)
@@ -64,7 +55,7 @@ async def _mentions_of_cases(session: AsyncSession, case_ids: Iterable[int],
 
 async def _mentions_of_identifiers(session: AsyncSession, ident_ids: Iterable[int]) -> list[Edge]:
     out: list[Edge] = []
-    for chunk in _chunks(ident_ids):
+    for chunk in chunks(ident_ids):
         rows = await session.execute(
             select(Mention.case_id, Mention.identifier_id, func.coalesce(SplitCut.tag, 0), Identifier.strength)
             .join(Identifier, Identifier.id == Mention.identifier_id)
@@ -80,7 +71,7 @@ async def _mentions_of_identifiers(session: AsyncSession, ident_ids: Iterable[in
 async def _mentions_of_identifiers_any(session: AsyncSession, ident_ids: set[int]) -> list[Edge]:
     """Suspect mentions of these identifiers whether excluded or not (for exclude/restore)."""
     out: list[Edge] = []
-    for chunk in _chunks(ident_ids):
+    for chunk in chunks(ident_ids):
         rows = await session.execute(
             select(Mention.case_id, Mention.identifier_id).where(
                 Mention.identifier_id.in_(chunk), Mention.role == LINKING_ROLE)
@@ -91,16 +82,16 @@ async def _mentions_of_identifiers_any(session: AsyncSession, ident_ids: set[int
 
 async def _phones_among(session: AsyncSession, ident_ids: set[int]) -> set[int]:
     out: set[int] = set()
-    for chunk in _chunks(ident_ids):
+    for chunk in chunks(ident_ids):
         rows = await session.execute(
             select(Identifier.id).where(Identifier.id.in_(chunk), Identifier.strength == PHONE_STRENGTH))
         out.update(int(i) for i in rows.scalars())
     return out
 
 
-async def _hub_ids(session: AsyncSession, ident_ids: Iterable[int]) -> set[int]:
+async def hub_ids(session: AsyncSession, ident_ids: Iterable[int]) -> set[int]:
     hubs: set[int] = set()
-    for chunk in _chunks(ident_ids):
+    for chunk in chunks(ident_ids):
         rows = await session.execute(
             select(IdentifierStat.identifier_id).where(IdentifierStat.identifier_id.in_(chunk),
                                                        IdentifierStat.hub.is_(True))
@@ -123,7 +114,7 @@ class EdgeCache:
         if missing:
             for c in missing:
                 self.by_case[c] = []
-            for e in await _mentions_of_cases(self.session, missing, self.hub):
+            for e in await edges_of_cases(self.session, missing, self.hub):
                 self.by_case[e[0]].append(e)
         return [e for c in case_ids for e in self.by_case[c]]
 
@@ -139,7 +130,7 @@ class EdgeCache:
     async def hubs(self, phone_ids: Iterable[int]) -> set[int]:
         missing = {i for i in phone_ids if i not in self.hub}
         if missing:
-            found = await _hub_ids(self.session, missing)
+            found = await hub_ids(self.session, missing)
             for i in missing:
                 self.hub[i] = i in found
         return {i for i in phone_ids if self.hub[i]}
@@ -194,7 +185,7 @@ def label_cases(cases: set[int], edges: list[Edge]) -> dict[int, int]:
 
 async def _old_links(session: AsyncSession, case_ids: Iterable[int]) -> dict[int, tuple[int, int | None]]:
     out: dict[int, tuple[int, int | None]] = {}
-    for chunk in _chunks(case_ids):
+    for chunk in chunks(case_ids):
         for cid, gid, mid in await session.execute(
             select(CaseLink.case_id, CaseLink.group_id, CaseLink.mec_id).where(CaseLink.case_id.in_(chunk))
         ):
@@ -204,7 +195,7 @@ async def _old_links(session: AsyncSession, case_ids: Iterable[int]) -> dict[int
 
 async def _cases_with(session: AsyncSession, column, values: Iterable[int]) -> set[int]:  # type: ignore[no-untyped-def]
     out: set[int] = set()
-    for chunk in _chunks(values):
+    for chunk in chunks(values):
         out.update(int(c) for c in (await session.execute(select(CaseLink.case_id).where(column.in_(chunk)))).scalars())
     return out
 
@@ -230,7 +221,7 @@ async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshol
     if not phone_ids:
         return set()
     pairs: set[tuple[int, int]] = set()
-    for chunk in _chunks(phone_ids):
+    for chunk in chunks(phone_ids):
         rows = await session.execute(
             select(Mention.identifier_id, CaseLink.group_id).distinct()
             .join(CaseLink, CaseLink.case_id == Mention.case_id)
@@ -238,7 +229,7 @@ async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshol
         )
         pairs.update((int(i), int(g)) for i, g in rows)
     sizes: dict[int, int] = {}
-    for chunk in _chunks({g for _, g in pairs}):
+    for chunk in chunks({g for _, g in pairs}):
         rows = await session.execute(
             select(CaseLink.group_id, func.count()).where(CaseLink.group_id.in_(chunk)).group_by(CaseLink.group_id)
         )
@@ -248,7 +239,7 @@ async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshol
         if sizes.get(group, 0) >= 2:
             counts[ident] = counts.get(ident, 0) + 1
     existing: dict[int, tuple[int, bool]] = {}
-    for chunk in _chunks(phone_ids):
+    for chunk in chunks(phone_ids):
         for i, n, hub in await session.execute(
             select(IdentifierStat.identifier_id, IdentifierStat.group_count, IdentifierStat.hub)
             .where(IdentifierStat.identifier_id.in_(chunk))

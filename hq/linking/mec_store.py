@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq.linking.graph import chunks
 from hq.linking.rules import LINKING_ROLE
 from hq.models import (
     Case,
@@ -25,15 +26,6 @@ from hq.models import (
     Victim,
     utcnow,
 )
-
-CHUNK = 900
-
-
-def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    items = sorted(set(ids))
-    for i in range(0, len(items), CHUNK):
-        yield items[i : i + CHUNK]
-
 
 def plan_identities(
     labels: dict[int, int], old_mec: dict[int, int | None]
@@ -152,7 +144,7 @@ async def refresh_aggregates(session: AsyncSession, mec_ids: Iterable[int]) -> N
         status=case((t.c.status == MecStatus.DISSOLVED.value, MecStatus.OPEN.value), else_=t.c.status),
         merged_into_id=None,
     )
-    for chunk in _chunks(mec_ids):
+    for chunk in chunks(mec_ids):
         victim_key = func.coalesce(Victim.iin, func.cast(Case.id, Victim.iin.type))
         rows = await session.execute(
             select(
