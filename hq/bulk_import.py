@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+
+import orjson
 import multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +82,7 @@ def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = orjson.loads(line)
         except json.JSONDecodeError as exc:
             bad.append(LineError(job.source, number, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}"))
             continue

@@ -9,6 +9,8 @@ re-running the same file idempotent and lets it finish an interrupted job.
 from __future__ import annotations
 
 import json
+
+import orjson
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +67,7 @@ def parse_lines(
             report.errors.append(LineError(source, number, "(line)", f"longer than {MAX_LINE_BYTES} bytes"))
             continue
         try:
-            obj = json.loads(line)
+            obj = orjson.loads(line)
         except json.JSONDecodeError as exc:
             report.errors.append(LineError(source, number, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}"))
             continue
