@@ -196,6 +196,12 @@ async def bulk_import(
         report.inserted += len(cases)
         t2 = clock()
         await full_relink(s, hub_threshold)
+    async with sessions() as s:  # fresh statistics, or the planner scans after a big load
+        if s.bind is not None and s.bind.dialect.name == "postgresql":
+            await s.execute(text("ANALYZE identifiers, cases, mentions, case_links, multi_episode_cases"))
+        else:
+            await s.execute(text("PRAGMA optimize"))
+        await s.commit()
     t3 = clock()
     # Cases that already existed take the ordinary path: update in place, unchanged, relink.
     again = [(n, _expand(rec)) for reg, (_, n, rec) in sorted(latest.items()) if reg in existing]

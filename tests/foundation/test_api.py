@@ -138,3 +138,12 @@ async def test_pagination_walks_every_case_once(api, tokens) -> None:
             break
         after = page["pageInfo"]["endCursor"]
     assert len(seen) == 23 and len(set(seen)) == 23
+
+
+async def test_me_for_every_role(api, tokens) -> None:
+    q = "{ me { role regionCode unit { id isHead } organisation { id } } }"
+    assert (await api.ok(q, tokens.officer_atyrau))["me"] == {
+        "role": "regional_officer", "regionCode": "KZ-23", "unit": {"id": "kz-23-k", "isHead": False},
+        "organisation": None}
+    assert (await api.ok(q, tokens.liaison_kaspi))["me"]["organisation"] == {"id": "kaspi"}
+    assert (await api.ok(q, tokens.analyst))["me"]["unit"] is None
