@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import hashlib
 import json
 import random
 import sys
 import time
-from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -447,17 +447,28 @@ def write_jsonl(path: Path | str, n_cases: int = 1_000_000, seed: int = 7,
     n = 0
     buf: list[str] = []
     gen = generate_national(n_cases, seed)
-    with open(path, "w", encoding="utf-8") as fh:
-        while True:
-            t0 = clock()
-            chunk = list(islice(gen, 20_000))
-            t_gen += clock() - t0
-            if not chunk:
-                break
-            buf = [dumps(case) for case in chunk]
-            buf.append("")
-            fh.write("\n".join(buf))
-            n += len(chunk)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the dicts hold no reference cycles; the collector would only rescan them
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            while True:
+                t0 = clock()
+                case = next(gen, None)
+                t_gen += clock() - t0
+                if case is None:
+                    break
+                buf.append(dumps(case))
+                n += 1
+                if len(buf) >= 20_000:
+                    buf.append("")
+                    fh.write("\n".join(buf))
+                    buf.clear()
+            if buf:
+                buf.append("")
+                fh.write("\n".join(buf))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if stats is not None:
         stats["generate_s"] = t_gen
         stats["total_s"] = clock() - t_start

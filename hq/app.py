@@ -7,10 +7,11 @@ deployment never serves.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from typing import Any, AsyncIterator
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.requests import HTTPConnection
@@ -19,9 +20,16 @@ from strawberry.fastapi import GraphQLRouter
 from hq.api.context import Context, Services, client_address
 from hq.api.schema import build_schema
 from hq.api.ws import AuthenticatedTransportWS
-from hq.auth import authenticate, bearer
+from hq.auth import bearer
 from hq.db import check_schema, make_engine, make_sessionmaker
+from hq.hardening.guard import authenticate_request
+from hq.hardening.logs import install_redaction
+from hq.hardening.middleware import RequestGuard, request_id_of
+from hq.hardening.parsing import SafeParsing
+from hq.hardening.readiness import storage_problem
 from hq.settings import Settings, get_settings
+from hq.tasking.runtime import broker_status, start_realtime
+from hq.liaison.deadlines import start_liaison
 from regions import load_directory
 
 log = logging.getLogger(__name__)
@@ -37,26 +45,23 @@ def _wants_graphiql(conn: HTTPConnection) -> bool:
 
 
 async def get_context(conn: HTTPConnection) -> Context:
+    ctx = await _context(conn)
+    ctx.request_id = request_id_of(conn.scope) or ctx.request_id  # set by RequestGuard, echoed as X-Request-ID
+    return ctx
+
+
+async def _context(conn: HTTPConnection) -> Context:
     services: Services = conn.app.state.services
     if conn.scope["type"] == "websocket":
         return Context(services, None, client_address(conn))  # authenticated in connection_init
-    if _wants_graphiql(conn):
+    if _wants_graphiql(conn) and services.settings.console_enabled:
         return Context(services, None, client_address(conn))  # the console page itself is public
-    token = bearer(conn.headers.get("authorization"))
-    caller = None
-    if token:
-        async with services.sessions() as s:
-            caller = await authenticate(s, token, services.settings.pepper)
-    if caller is None:
-        raise HTTPException(
-            status_code=401,
-            detail="missing, invalid, expired or revoked API token; send Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    # 401 bad token, 429 failed-login or per-principal limit, 503 database down (hq/hardening/guard.py)
+    caller = await authenticate_request(services, bearer(conn.headers.get("authorization")), client_address(conn))
     return Context(services, caller, client_address(conn))
 
 
-class HQGraphQLRouter(GraphQLRouter):  # type: ignore[type-arg]
+class HQGraphQLRouter(SafeParsing, GraphQLRouter):  # type: ignore[type-arg]  # SafeParsing: 400, never 500
     graphql_transport_ws_handler_class = AuthenticatedTransportWS
 
 
@@ -72,15 +77,25 @@ def create_app(settings: Settings | None = None, *, check_db_schema: bool = True
             settings=settings, engine=engine, sessions=make_sessionmaker(engine), directory=load_directory()
         )
         app.state.services = services
+        install_redaction()  # after uvicorn has set up its loggers: no token in any log line
+        stop_realtime = await start_realtime(services)  # broker, task feed hub, escalator
+        stop_liaison = await start_liaison(services)  # overdue sweep of bank/operator requests
         try:
             yield
         finally:
+            await stop_liaison()
+            await stop_realtime()
+            if hasattr(services.extras.get("limiter"), "close"):
+                await services.extras["limiter"].close()
             await engine.dispose()
 
     app = FastAPI(title="HQ", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     schema = build_schema()
-    router = HQGraphQLRouter(schema, context_getter=get_context, graphql_ide="graphiql")
+    router = HQGraphQLRouter(schema, context_getter=get_context,
+                             graphql_ide="graphiql" if settings.console_enabled else None,
+                             connection_init_wait_timeout=dt.timedelta(seconds=settings.ws_init_timeout))
     app.include_router(router, prefix="/graphql")
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)  # request id, 413
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -94,12 +109,16 @@ def create_app(settings: Settings | None = None, *, check_db_schema: bool = True
         try:
             async with services.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-            checks["database"] = "ok"
+            checks["database"] = await storage_problem(services) or "ok"  # read-only or full fails too
+            ok = checks["database"] == "ok"
         except Exception as exc:  # noqa: BLE001 - readiness reports any failure
             ok = False
             checks["database"] = f"error: {exc.__class__.__name__}"
-        checks["broker"] = "in-process" if services.broker is None else "ok"
-        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
+        # Redis down is "degraded", still 200: tasks are stored and replay on reconnect,
+        # only live push waits for Redis (shared by all instances, so failing over won't help).
+        checks["broker"], degraded = broker_status(services)
+        status = ("degraded" if degraded else "ready") if ok else "not ready"
+        return JSONResponse({"status": status, "checks": checks},
                             status_code=200 if ok else 503)
 
     return app

@@ -104,6 +104,8 @@ async def authenticate(session: AsyncSession, token: str | None, pepper: bytes) 
     row = (
         await session.execute(select(Principal).where(Principal.token_hash == hash_token(token, pepper)))
     ).scalar_one_or_none()
+    if row is None:
+        row = await _rotated_principal(session, hash_token(token, pepper))
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None:
@@ -118,6 +120,39 @@ async def authenticate(session: AsyncSession, token: str | None, pepper: bytes) 
         region_code=row.unit.region_code if row.unit else None,
         org_id=row.org_id,
     )
+
+
+async def _rotated_principal(session: AsyncSession, token_hash: str) -> Principal | None:
+    """The principal whose previous token this is, while its rotation grace period lasts."""
+    from hq.hardening.models import RetiredToken
+
+    return (await session.execute(
+        select(Principal).join(RetiredToken, RetiredToken.principal_id == Principal.id)
+        .where(RetiredToken.token_hash == token_hash, RetiredToken.valid_until > utcnow())
+    )).scalar_one_or_none()
+
+
+async def rotate_principal(session: AsyncSession, principal_id: int, pepper: bytes, *, grace_seconds: float,
+                           expires_at: dt.datetime | None = None) -> str | None:
+    """Give a principal a new token; the old one keeps working for `grace_seconds`.
+
+    Returns the new token (shown once), or None if there is no such unrevoked principal.
+    `expires_at`, if given, is the new token's expiry; otherwise the old expiry is kept.
+    """
+    from hq.hardening.models import RetiredToken
+
+    row = await session.get(Principal, principal_id, with_for_update=True)
+    if row is None or row.revoked_at is not None:
+        return None
+    token = new_token()
+    if grace_seconds > 0:
+        session.add(RetiredToken(token_hash=row.token_hash, principal_id=row.id,
+                                 valid_until=utcnow() + dt.timedelta(seconds=grace_seconds)))
+    row.token_hash = hash_token(token, pepper)
+    if expires_at is not None:
+        row.expires_at = expires_at
+    await session.flush()
+    return token
 
 
 def bearer(header: str | None) -> str | None:

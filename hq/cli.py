@@ -183,6 +183,53 @@ def cmd_principals_revoke(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_principals_rotate(args: argparse.Namespace) -> int:
+    from hq.auth import rotate_principal
+
+    settings = _settings(args)
+    grace = settings.token_rotation_grace if args.grace is None else args.grace
+
+    async def run() -> int:
+        engine, sessions = await _open(settings)
+        expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=args.expires_days)
+                   if args.expires_days else None)
+        try:
+            async with sessions.begin() as s:
+                token = await rotate_principal(s, args.id, settings.pepper, grace_seconds=grace, expires_at=expires)
+        finally:
+            await engine.dispose()
+        if token is None:
+            print(f"principal {args.id}: not found or revoked", file=sys.stderr)
+            return 1
+        print(f"principal {args.id} rotated; the old token stops working in {grace:g} s; new token (shown once):")
+        print(token)
+        return 0
+
+    return asyncio.run(run())
+
+
+# --- audit --------------------------------------------------------------------------------
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from hq.audit.verify import verify_chain
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        engine, sessions = await _open(settings)
+        try:
+            report = await verify_chain(sessions)
+        finally:
+            await engine.dispose()
+        for problem in report.problems:
+            print(f"BROKEN {problem}")
+        state = "intact" if report.ok else f"BROKEN ({len(report.problems)} problems)"
+        print(f"audit chain {state}: {report.entries} entries, head {report.head_hash}")
+        return 0 if report.ok else 1
+
+    return asyncio.run(run())
+
+
 # --- import -------------------------------------------------------------------------------
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -254,6 +301,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
+                    ws_max_size=settings.ws_max_message_bytes,
                     ws="websockets")
     except RuntimeError as exc:  # schema guard and similar start-up refusals
         print(f"error: {exc}", file=sys.stderr)
@@ -332,6 +380,15 @@ def build_parser() -> argparse.ArgumentParser:
     rv = pr.add_parser("revoke")
     rv.add_argument("id", type=int)
     rv.set_defaults(func=cmd_principals_revoke)
+    ro = pr.add_parser("rotate", help="give a principal a new token; the old one works for a grace period")
+    ro.add_argument("id", type=int)
+    ro.add_argument("--grace", type=float, help="seconds the old token keeps working (default HQ_TOKEN_ROTATION_GRACE)")
+    ro.add_argument("--expires-days", type=int, default=0, help="new token lifetime; 0 = keep the current expiry")
+    ro.set_defaults(func=cmd_principals_rotate)
+
+    au = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_command", required=True)
+    au.add_parser("verify", help="check the hash chain; exit 1 and say where if it was broken").set_defaults(
+        func=cmd_audit_verify)
 
     im = sub.add_parser("import", help="import regional case exports (JSON Lines)")
     im.add_argument("files", nargs="+")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.case_record import CaseRecord
 from hq.case_store import StoreResult, store_cases
+from hq.console import notify
 from hq.linking.incremental import lock_writes, relink_cases
 
 
@@ -20,4 +21,5 @@ async def ingest(session: AsyncSession, records: list[CaseRecord], *, locked: bo
     result = await store_cases(session, records)
     if result.changed_case_ids:
         result.changed_mecs = await relink_cases(session, result.changed_case_ids)
+        notify.after_commit(session, result.changed_mecs)  # live console updates, once committed
     return result

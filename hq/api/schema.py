@@ -7,10 +7,19 @@ from typing import Optional
 import strawberry
 from sqlalchemy import select
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import MaskErrors, ValidationCache
+from strawberry.tools import merge_types
 
 from hq.api import cases
+from hq.api.console import ConsoleMutation, ConsoleQuery, ConsoleSubscription
+from hq.api.console_limits import RequestLimits
+from hq.api.tasks import TasksMutation, TasksQuery, TasksSubscription
+from hq.api.liaison import LiaisonMutation, LiaisonQuery, LiaisonSubscription
 from hq.api.context import Context
+from hq.audit.api import AuditQuery
+from hq.audit.extension import AuditMutations
+from hq.hardening.errors import ServiceErrors
+from hq.hardening.introspection import ConsoleSwitch
 from hq.api.types import Case, CaseConnection, ImportResult, Me, Organisation, Region, Unit
 from hq.models import Organisation as OrganisationRow
 from hq.models import Region as RegionRow
@@ -23,7 +32,7 @@ class Query:
     async def me(self, info: strawberry.Info[Context, None]) -> Me:
         c = info.context.caller
         d = info.context.services.directory
-        unit = Unit.from_row(d.unit(c.unit_id)) if c.unit_id else None  # type: ignore[arg-type]
+        unit = Unit.from_directory(d.unit(c.unit_id)) if c.unit_id else None
         org = Organisation.from_row(d.organisation(c.org_id)) if c.org_id else None  # type: ignore[arg-type]
         return Me(principal_id=c.principal_id, name=c.name, role=c.role.value, unit=unit,
                   region_code=c.region_code, organisation=org)
@@ -84,13 +93,19 @@ def _mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
-def build_schema(max_depth: int = 12, max_aliases: int = 30) -> strawberry.Schema:
+def build_schema() -> strawberry.Schema:
+    """Depth, alias, token and cost limits come from the serving app's settings
+    (HQ_MAX_QUERY_DEPTH, HQ_MAX_ALIASES, HQ_MAX_QUERY_TOKENS, HQ_MAX_QUERY_COST; see console_limits)."""
     return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
+        query=merge_types("Query", (Query, ConsoleQuery, TasksQuery, LiaisonQuery, AuditQuery)),
+        mutation=merge_types("Mutation", (Mutation, ConsoleMutation, TasksMutation, LiaisonMutation)),
+        subscription=merge_types("Subscription", (ConsoleSubscription, TasksSubscription, LiaisonSubscription)),
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+            RequestLimits,
+            lambda: ValidationCache(maxsize=512),  # saved console queries repeat: validate once
+            ConsoleSwitch,  # HQ_CONSOLE_ENABLED=false: no introspection
+            AuditMutations,  # one audit entry per mutation request, with its outcome
             lambda: MaskErrors(should_mask_error=_mask, error_message="internal server error"),
+            ServiceErrors,  # after MaskErrors: database outages become SERVICE_UNAVAILABLE, not masked
         ],
     )

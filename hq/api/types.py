@@ -24,6 +24,7 @@ from hq.models import Organisation as OrganisationRow
 from hq.models import Region as RegionRow
 from hq.models import Unit as UnitRow
 from hq.models import Victim as VictimRow
+from regions import Unit as DirectoryUnit
 
 
 @strawberry.type
@@ -41,6 +42,11 @@ class Unit:
     def from_row(cls, row: UnitRow) -> "Unit":
         return cls(id=row.id, kind=row.kind, region_code=row.region_code, parent_id=row.parent_id,
                    name_en=row.name_en, name_ru=row.name_ru, name_kk=row.name_kk, is_head=row.is_head)
+
+    @classmethod
+    def from_directory(cls, unit: "DirectoryUnit") -> "Unit":
+        return cls(id=unit.id, kind=unit.kind, region_code=unit.region_code, parent_id=unit.parent_id,
+                   name_en=unit.name_en, name_ru=unit.name_ru, name_kk=unit.name_kk, is_head=unit.head)
 
 
 @strawberry.type
@@ -141,6 +147,18 @@ def _directory_region(ctx: Context, code: str) -> Region:
                   centre=r.centre, aliases=list(r.aliases))
 
 
+def _victim_fields(info: strawberry.Info[Context, None]) -> list[str]:
+    """The personal fields this selection of `victim` returns (all of them if unsure)."""
+    personal = ("name", "phone", "iin")
+    from strawberry.types.nodes import SelectedField
+
+    sels = [sel for f in info.selected_fields for sel in f.selections]
+    names = {sel.name for sel in sels if isinstance(sel, SelectedField)}
+    if any(not isinstance(sel, SelectedField) for sel in sels):  # fragments: count every field as read
+        return [f"victim.{n}" for n in personal]
+    return [f"victim.{n}" for n in personal if n in names]
+
+
 @strawberry.type
 class Case:
     id: strawberry.Private[int]
@@ -166,7 +184,11 @@ class Case:
         row = await info.context.loader("victim", _victim_loader).load(self.id)
         if row is None:
             return None
-        if self.detail:
+        if self.detail:  # full personal data: audited first (fail-closed), see hq/audit/recorder.py
+            from hq.audit.recorder import record_read
+
+            await record_read(info.context, "case", self.registration_number, _victim_fields(info),
+                              operation="read victim")
             return Victim(name=row.name, phone=row.phone, iin=row.iin, masked=False)
         return Victim(name=masking.mask_name(row.name), phone=masking.mask_phone(row.phone),
                       iin=masking.mask_iin(row.iin), masked=True)

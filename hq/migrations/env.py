@@ -9,6 +9,10 @@ from sqlalchemy.engine import Connection
 
 from hq.db import make_engine
 from hq.models import Base
+import hq.tasking.models  # noqa: F401
+import hq.liaison.models  # noqa: F401
+import hq.audit.models  # noqa: F401
+import hq.hardening.models  # noqa: F401
 
 target_metadata = Base.metadata
 

@@ -1,0 +1,1 @@
+"""GraphQL console benchmark (see __main__)."""

@@ -1,0 +1,196 @@
+"""Console benchmark: N synthetic cases on PostgreSQL, measured through a real `hq serve`.
+
+    python -m bench.graphql --cases 1000000
+
+Loads the national synthetic dataset (bench.datagen) plus one 200-episode ring through the
+bulk path (hq.bulk_import, then ANALYZE), starts `hq serve`, and
+measures p50/p99 latency and throughput over HTTP at 1 and 32 concurrent clients of:
+identifier hit, identifier no-hit, a 200-episode multi-episode case page, and statistics
+by region for one year. Prints the figures and the machine (client and server share it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from bench.linking.__main__ import PEPPER, _pg_fresh, machine, migrate
+
+BIG_RING = 200
+HIT = """query($k: String!, $v: String!) { identifier(kind: $k, value: $v) { known caseCount hub excluded
+  regions { count region { code } contact { id } } multiEpisodeCases { id size } } }"""
+PAGE = """query($id: Int!) { multiEpisodeCase(id: $id) { id size regionCount victims damageKzt status
+  regions { count region { code } } tyingIdentifiers { kind value caseCount }
+  qualificationHints { hints { code part } }
+  episodes(first: 200) { totalCount edges { node { registrationNumber regionCode registeredAt status damageKzt } } } } }"""
+STATS = """query($f: Date!, $t: Date!) { statistics(period: {from: $f, to: $t}, groupBy: REGION) {
+  rows { key registered solved suspended damageKzt recoveredKzt } total { registered } } }"""
+
+
+def big_ring() -> list[dict[str, Any]]:
+    regions = ["KZ-61", "KZ-23", "KZ-33", "KZ-59", "KZ-71", "KZ-75", "KZ-79", "KZ-55"]
+    return [{"registration_number": f"24{9999900000000 + i:013d}", "region": regions[i % len(regions)],
+             "registered_at": f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}", "scheme": "fake_investment",
+             "status": "suspended", "damage_kzt": 150_000 + i,
+             "identifiers": [{"kind": "telegram", "value": "@bench_big_ring"}]} for i in range(BIG_RING)]
+
+
+def luhn_card(prefix: str, rng: random.Random) -> str:
+    from hq.identifiers import make_card
+
+    return make_card(prefix, rng)
+
+
+async def load(url: str, n: int) -> list[tuple[str, str]]:
+    """Load the dataset through the bulk path (hq.bulk_import); return (kind, value) samples
+    of suspect-side identifiers for the hit queries."""
+    from sqlalchemy import text
+
+    from bench.datagen import write_jsonl
+    from hq.bulk_import import bulk_import
+    from hq.db import make_engine, make_sessionmaker
+
+    folder = Path(tempfile.mkdtemp(prefix="hq-bench-graphql-"))
+    path = folder / "national.jsonl"
+    write_jsonl(path, n)
+    with path.open("a", encoding="utf-8") as fh:
+        for obj in big_ring():
+            fh.write(json.dumps(obj) + "\n")
+    rng = random.Random(1)
+    samples: list[tuple[str, str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if rng.random() < 5000 / (n + BIG_RING):
+                for m in json.loads(line).get("identifiers", []):
+                    if m.get("role", "suspect") == "suspect" and m["kind"] in ("card", "phone", "telegram", "iban"):
+                        samples.append((m["kind"], m["value"]))
+    t = time.perf_counter()
+    engine = make_engine(url)
+    report = await bulk_import(engine, make_sessionmaker(engine), [path], PEPPER, hub_threshold=3, workers=2)
+    async with engine.connect() as conn:  # fresh planner statistics after the bulk load
+        await conn.execute(text("ANALYZE"))
+    await engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"loaded and linked {n + BIG_RING:,} cases in {time.perf_counter() - t:.1f} s ({report.summary()})")
+    return samples
+
+
+async def analyst_token(url: str) -> tuple[str, int]:
+    from sqlalchemy import select
+
+    from hq.auth import create_principal
+    from hq.db import make_engine, make_sessionmaker
+    from hq.models import Case, CaseLink
+
+    engine = make_engine(url)
+    async with make_sessionmaker(engine).begin() as s:
+        _, token = await create_principal(s, name="bench analyst", role="hq_analyst", pepper=PEPPER)
+        mec = (await s.execute(select(CaseLink.mec_id).join(Case, Case.id == CaseLink.case_id)
+                               .where(Case.registration_number == big_ring()[0]["registration_number"]))).scalar_one()
+    await engine.dispose()
+    return token, int(mec)
+
+
+async def measure(base: str, token: str, name: str, make: Callable[[int], dict[str, Any]], clients: int,
+                  requests: int) -> str:
+    lat: list[float] = []
+    counter = iter(range(requests))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits,
+                                 timeout=60) as http:
+        async def worker() -> None:
+            for i in counter:
+                body = make(i)
+                t = time.perf_counter()
+                r = await http.post("/graphql", json=body)
+                lat.append(time.perf_counter() - t)
+                data = r.json()
+                if r.status_code != 200 or "errors" in data:
+                    raise RuntimeError(f"{name}: {r.status_code} {str(data)[:300]}")
+
+        for _ in range(3):  # warm-up
+            await http.post("/graphql", json=make(0))
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    ms = np.array(lat) * 1000
+    return (f"  {name:<34} clients {clients:>2}: p50 {np.percentile(ms, 50):7.1f} ms  p99 {np.percentile(ms, 99):7.1f} ms"
+            f"  {len(ms) / wall:8.1f} req/s  ({len(ms)} requests)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def run(args: argparse.Namespace) -> None:
+    print(f"machine: {machine()}")
+    url = await _pg_fresh(args.postgres_url, "hq_bench_graphql")
+    await asyncio.to_thread(migrate, url)
+    samples = await load(url, args.cases)
+    token, mec = await analyst_token(url)
+    port = free_port()
+    env = {**os.environ, "HQ_DATABASE_URL": url, "HQ_TOKEN_PEPPER": PEPPER.decode(), "HQ_LOG_LEVEL": "WARNING",
+           "HQ_MAX_PAGE_SIZE": "200", "HQ_RATE_LIMIT_REQUESTS": "100000000"}
+    server = subprocess.Popen([sys.executable, "-m", "hq.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as c:
+            for _ in range(300):
+                try:
+                    if (await c.get(base + "/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        rng = random.Random(2)
+        misses = [luhn_card("999999", rng) for _ in range(1000)]
+        scenarios: list[tuple[str, Callable[[int], dict[str, Any]], int]] = [
+            ("identifier hit", lambda i: {"query": HIT, "variables": dict(zip(("k", "v"), samples[i % len(samples)]))},
+             args.requests),
+            ("identifier no-hit", lambda i: {"query": HIT, "variables": {"k": "card", "v": misses[i % len(misses)]}},
+             args.requests),
+            (f"multi-episode case, {BIG_RING} episodes", lambda i: {"query": PAGE, "variables": {"id": mec}},
+             max(args.requests // 4, 32)),
+            ("statistics by region, one year", lambda i: {"query": STATS,
+                                                          "variables": {"f": "2024-01-01", "t": "2024-12-31"}},
+             max(args.requests // 8, 32)),
+        ]
+        print(f"\nGraphQL over HTTP, {args.cases + BIG_RING:,} cases on PostgreSQL (one uvicorn process; "
+              f"client on the same machine)")
+        for name, make, n in scenarios:
+            for clients in (1, 32):
+                print(await measure(base, token, name, make, clients, n if clients == 32 else max(n // 4, 20)),
+                      flush=True)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.graphql")
+    p.add_argument("--cases", type=int, default=1_000_000)
+    p.add_argument("--requests", type=int, default=2000, help="requests per scenario at 32 clients")
+    p.add_argument("--postgres-url", default=os.environ.get("HQ_TEST_POSTGRES_URL",
+                                                            "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"))
+    asyncio.run(run(p.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Push-latency benchmark for live tasking: `python -m bench.realtime` (see __main__)."""

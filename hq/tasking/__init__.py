@@ -1,0 +1,1 @@
+"""Tasking: separate assignments between units, their event feed, deadlines and escalation."""
