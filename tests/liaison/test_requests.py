@@ -149,3 +149,21 @@ async def test_request_record_is_one_json_document_with_checkable_hashes(liaison
         text = json.dumps(doc)
         assert KASPI_CARD not in text  # the full card number never leaves the request's secret column
         assert (TURKISTAN in text) is has_case
+
+
+async def test_request_for_a_multi_episode_case_lands_on_the_episode_that_names_the_card(liaison) -> None:
+    t = liaison.tokens
+    [req] = await liaison.create()
+    mec = req["multiEpisodeCaseId"]
+    assert mec is not None
+    [by_mec] = await liaison.create(caseRegistrationNumber=None, multiEpisodeCaseId=mec)
+    # The earliest episode mentioning the Kaspi card: North Kazakhstan (2 June 2022).
+    assert by_mec["caseRegistrationNumber"] == "221559020000384" and by_mec["multiEpisodeCaseId"] == mec
+    # A regional officer's request lands on an episode of their own region.
+    [own] = await liaison.create(t.officer_turkistan, caseRegistrationNumber=None, multiEpisodeCaseId=mec)
+    assert own["caseRegistrationNumber"] == TURKISTAN
+    body = await liaison.gql("mutation($input: CreateRequestInput!) { createRequest(input: $input) { id } }",
+                             t.officer_atyrau,
+                             {"input": {"kind": "account_holder", "multiEpisodeCaseId": 999_999,
+                                        "details": {"identifiers": [{"kind": "card", "value": KASPI_CARD}]}}})
+    assert _error(body)["extensions"]["field"] == "multiEpisodeCaseId"
