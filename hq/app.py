@@ -21,6 +21,7 @@ from hq.api.context import Context, Services, client_address
 from hq.api.schema import build_schema
 from hq.api.ws import AuthenticatedTransportWS
 from hq.auth import bearer
+from hq.console import notify
 from hq.db import check_schema, make_engine, make_sessionmaker
 from hq.hardening.guard import authenticate_request
 from hq.hardening.logs import install_redaction
@@ -80,9 +81,11 @@ def create_app(settings: Settings | None = None, *, check_db_schema: bool = True
         install_redaction()  # after uvicorn has set up its loggers: no token in any log line
         stop_realtime = await start_realtime(services)  # broker, task feed hub, escalator
         stop_liaison = await start_liaison(services)  # overdue sweep of bank/operator requests
+        notify.use_broker(services.broker)  # every instance announces changed multi-episode cases
         try:
             yield
         finally:
+            notify.forget_broker(services.broker)
             await stop_liaison()
             await stop_realtime()
             if hasattr(services.extras.get("limiter"), "close"):

@@ -245,6 +245,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         engine, sessions = await _open(settings)
+        broker = None
+        if settings.redis_url:  # let analysts watching on any instance see new episodes live
+            from hq.console import notify
+            from realtime import make_broker
+
+            broker = make_broker(settings.redis_url, prefix=settings.redis_prefix)
+            await broker.start()
+            notify.use_broker(broker)
         try:
             progress = not args.no_progress and sys.stderr.isatty()
             if args.bulk:
@@ -257,6 +265,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                                             batch_size=args.batch_size or settings.import_batch_size,
                                             progress=progress)
         finally:
+            if broker is not None:
+                await asyncio.sleep(0.2)  # let after-commit announcements go out
+                await broker.stop()
             await engine.dispose()
         for err in report.errors[: args.max_errors]:
             print(f"rejected {err}", file=sys.stderr)
