@@ -10,14 +10,18 @@ the ordinary import. A kill before the commit leaves nothing; re-running finishe
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import itertools
 import json
+import time
+from collections import deque
 
 import orjson
 import multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Iterator
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -93,24 +97,35 @@ def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
     return good, bad
 
 
-def parse_files(paths: list[Path], pepper: bytes, workers: int) -> tuple[list[tuple[str, int, Compact]], list[LineError]]:
-    jobs: list[_Job] = []
+def _jobs(paths: list[Path], pepper: bytes) -> Iterator[_Job]:
+    """Chunks of lines, read lazily: the file is never held in memory whole."""
     for path in paths:
         with path.open("r", encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
-        for start in range(0, len(lines), CHUNK_LINES):
-            jobs.append(_Job(str(path), start + 1, lines[start:start + CHUNK_LINES], pepper))
-    records: list[tuple[str, int, Compact]] = []
-    errors: list[LineError] = []
-    if workers > 1 and len(jobs) > 1:
-        with mp.get_context("fork").Pool(workers) as pool:
-            results = pool.map(_parse_job, jobs, chunksize=1)
-    else:
-        results = [_parse_job(j) for j in jobs]
-    for job, (good, bad) in zip(jobs, results):
-        records.extend((job.source, n, r) for n, r in good)
-        errors.extend(bad)
-    return records, errors
+            number = 1
+            while True:
+                lines = list(itertools.islice(fh, CHUNK_LINES))
+                if not lines:
+                    break
+                yield _Job(str(path), number, lines, pepper)
+                number += len(lines)
+
+
+async def parse_stream(pool: Any, paths: list[Path], pepper: bytes, ahead: int
+                       ) -> AsyncIterator[tuple[list[tuple[int, Compact]], list[LineError]]]:
+    """Validated chunks in file order, with at most `ahead` chunks in flight in the workers."""
+    pending: deque[Any] = deque()
+    for job in _jobs(paths, pepper):
+        pending.append(pool.apply_async(_parse_job, (job,)) if pool is not None else job)
+        if len(pending) > ahead:
+            yield await _result(pending.popleft())
+    while pending:
+        yield await _result(pending.popleft())
+
+
+async def _result(item: Any) -> tuple[list[tuple[int, Compact]], list[LineError]]:
+    if isinstance(item, _Job):
+        return _parse_job(item)
+    return await asyncio.to_thread(item.get)
 
 
 async def _max_id(session: AsyncSession, table: str) -> int:
@@ -167,35 +182,57 @@ async def bulk_import(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], paths: list[Path], pepper: bytes, *,
     hub_threshold: int, workers: int = 2, batch_size: int = 500, timings: dict[str, float] | None = None,
 ) -> ImportReport:
-    """Import files through the bulk path; `timings` (if given) receives seconds per step."""
-    import time
+    """Import files through the bulk path; `timings` (if given) receives seconds per step.
 
+    Streams: workers validate chunk k+1 while this process writes chunk k, so memory stays
+    bounded by a few chunks plus the identifier index. Everything new is written in one
+    transaction with the full relink, so a kill leaves nothing behind.
+    """
     clock = time.perf_counter
     t0 = clock()
     report = ImportReport()
-    parsed, errors = parse_files(paths, pepper, workers)
-    t1 = clock()
-    report.errors.extend(errors)
-    # The last line for a registration number wins, as with a re-send.
-    latest: dict[str, tuple[str, int, Compact]] = {}
-    for item in parsed:
-        latest[item[2][0]] = item
-    async with sessions.begin() as s:
-        await lock_writes(s)
-        existing = {r for (r,) in await s.execute(select(Case.registration_number))}
-        fresh = [rec for reg, (_, _, rec) in sorted(latest.items()) if reg not in existing]
-        idents = await _existing_idents(s)
-        new_idents, cases, victims, mentions = _rows(
-            fresh, await _max_id(s, "cases") + 1, await _max_id(s, "mentions") + 1,
-            await _max_id(s, "victims") + 1, idents, await _max_id(s, "identifiers") + 1)
-        await _write(s, "identifiers", IDENT_COLS, new_idents)
-        await _write(s, "cases", CASE_COLS, cases)
-        await _write(s, "victims", VICTIM_COLS, victims)
-        await _write(s, "mentions", MENTION_COLS, mentions)
-        await _bump_sequences(s)
-        report.inserted += len(cases)
-        t2 = clock()
-        await full_relink(s, hub_threshold)
+    writing = 0.0
+    n_mentions = 0
+    again: list[tuple[int, Compact]] = []
+    pool = mp.get_context("fork").Pool(workers) if workers > 1 else None  # before any DB thread exists
+    try:
+        async with sessions.begin() as s:
+            await lock_writes(s)
+            if s.bind is not None and s.bind.dialect.name == "sqlite":
+                await s.execute(text("PRAGMA cache_size = -1000000"))  # 1 GB: index inserts stay in memory
+            existing = {r for (r,) in await s.execute(select(Case.registration_number))}
+            idents = await _existing_idents(s)
+            ids = {t: await _max_id(s, t) + 1 for t in ("cases", "mentions", "victims", "identifiers")}
+            seen: set[str] = set()
+            async for good, bad in parse_stream(pool, paths, pepper, ahead=2 * workers):
+                report.errors.extend(bad)
+                fresh = []
+                for number, rec in good:
+                    if rec[0] in existing or rec[0] in seen:
+                        again.append((number, rec))  # an update, or a repeat within the file: last wins
+                    else:
+                        seen.add(rec[0])
+                        fresh.append(rec)
+                tw = clock()
+                new_idents, cases, victims, mentions = _rows(
+                    fresh, ids["cases"], ids["mentions"], ids["victims"], idents, ids["identifiers"])
+                for table, rows in (("cases", cases), ("mentions", mentions), ("victims", victims),
+                                    ("identifiers", new_idents)):
+                    ids[table] += len(rows)
+                await _write(s, "identifiers", IDENT_COLS, new_idents)
+                await _write(s, "cases", CASE_COLS, cases)
+                await _write(s, "victims", VICTIM_COLS, victims)
+                await _write(s, "mentions", MENTION_COLS, mentions)
+                writing += clock() - tw
+                n_mentions += len(mentions)
+                report.inserted += len(cases)
+            await _bump_sequences(s)
+            t2 = clock()
+            await full_relink(s, hub_threshold)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     async with sessions() as s:  # fresh statistics, or the planner scans after a big load
         if s.bind is not None and s.bind.dialect.name == "postgresql":
             await s.execute(text("ANALYZE identifiers, cases, mentions, case_links, multi_episode_cases"))
@@ -204,15 +241,14 @@ async def bulk_import(
         await s.commit()
     t3 = clock()
     # Cases that already existed take the ordinary path: update in place, unchanged, relink.
-    again = [(n, _expand(rec)) for reg, (_, n, rec) in sorted(latest.items()) if reg in existing]
     for start in range(0, len(again), batch_size):
         async with sessions.begin() as s:
-            res = await ingest(s, [rec for _, rec in again[start:start + batch_size]])
+            res = await ingest(s, [_expand(rec) for _, rec in again[start:start + batch_size]])
         report.updated += len(res.updated)
         report.unchanged += len(res.unchanged)
     if timings is not None:
-        timings.update({"validate_normalise": t1 - t0, "persist": t2 - t1, "link": t3 - t2,
-                        "existing_cases": clock() - t3, "mentions": float(len(mentions))})
+        timings.update({"validate_normalise": (t2 - t0) - writing, "persist": writing, "link": t3 - t2,
+                        "existing_cases": clock() - t3, "mentions": float(n_mentions)})
     return report
 
 

@@ -9,14 +9,13 @@ kept by `mec_store.assign_mecs`, exactly as in incremental linking.
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.linking.graph import components
 from hq.linking.incremental import lock_writes
-from hq.linking.mec_store import assign_mecs
+from hq.linking.mec_store import assign_mecs, refresh_aggregates
 from hq.linking.rules import LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
-from hq.models import Case, CaseLink, Identifier, IdentifierStat, Mention, SplitCut
+from hq.models import IdentifierStat, MecDecision, MecStatus, MultiEpisodeCase, utcnow
 
 
 def label_components(n_cases: int, case_idx: np.ndarray, node_idx: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -60,43 +59,100 @@ def compute(case_ids: np.ndarray, m_case: np.ndarray, m_node: np.ndarray, m_iden
     return groups, mecs, stats
 
 
+MENTIONS_SQL = (  # the linking rules of rules.py, as one scan
+    "SELECT m.case_id, m.identifier_id, COALESCE(sc.tag, 0), "
+    f"CASE WHEN i.strength = '{PHONE_STRENGTH}' THEN 1 ELSE 0 END "
+    "FROM mentions m JOIN identifiers i ON i.id = m.identifier_id "
+    "LEFT JOIN split_cuts sc ON sc.case_id = m.case_id AND sc.identifier_id = m.identifier_id "
+    f"WHERE m.role = '{LINKING_ROLE}' AND i.excluded = FALSE "
+    f"AND i.strength IN ({', '.join(repr(s) for s in LINKABLE_STRENGTHS)})"
+)
+
+
+async def _fetch(session: AsyncSession, sql: str) -> list[tuple]:
+    """Plain tuples straight from the driver: millions of rows without per-row objects."""
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "postgresql":
+        return [tuple(r) for r in await driver.fetch(sql)]
+    async with driver.execute(sql) as cur:
+        return list(await cur.fetchall())
+
+
+async def _executemany(session: AsyncSession, sql: str, rows: list[tuple]) -> None:
+    if not rows:
+        return
+    conn = await session.connection()
+    driver = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "postgresql":
+        n = sql.count("?")
+        for i in range(n):
+            sql = sql.replace("?", f"${i + 1}", 1)
+        await driver.executemany(sql, rows)
+    else:
+        await driver.executemany(sql, rows)
+
+
+def _ints(rows: list[tuple], width: int) -> np.ndarray:
+    return np.array(rows, dtype=np.int64).reshape(-1, width) if rows else np.zeros((0, width), dtype=np.int64)
+
+
 async def full_relink(session: AsyncSession, hub_threshold: int) -> set[int]:
     """Relink every case; return the ids of multi-episode cases that changed."""
     await lock_writes(session)
-    case_ids = np.fromiter((await session.execute(select(Case.id).order_by(Case.id))).scalars(), dtype=np.int64)
-    rows = (await session.execute(
-        select(Mention.case_id, Mention.identifier_id, func.coalesce(SplitCut.tag, 0), Identifier.strength)
-        .join(Identifier, Identifier.id == Mention.identifier_id)
-        .outerjoin(SplitCut, and_(SplitCut.case_id == Mention.case_id, SplitCut.identifier_id == Mention.identifier_id))
-        .where(Mention.role == LINKING_ROLE, Identifier.excluded.is_(False),
-               Identifier.strength.in_(LINKABLE_STRENGTHS))
-    )).all()
-    m_case_id = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    m_ident = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-    m_tag = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
-    m_is_phone = np.fromiter((r[3] == PHONE_STRENGTH for r in rows), dtype=bool, count=len(rows))
-    m_case = np.searchsorted(case_ids, m_case_id)
-    _, m_node = np.unique(np.stack([m_ident, m_tag], axis=1), axis=0, return_inverse=True) if len(rows) else (None, np.zeros(0, dtype=np.int64))
-    m_node = np.asarray(m_node, dtype=np.int64).reshape(-1)
+    case_ids = _ints(await _fetch(session, "SELECT id FROM cases ORDER BY id"), 1)[:, 0]
+    m = _ints(await _fetch(session, MENTIONS_SQL), 4)
+    m_case = np.searchsorted(case_ids, m[:, 0])
+    m_ident, m_tag, m_is_phone = m[:, 1], m[:, 2], m[:, 3].astype(bool)
+    if len(m):
+        _, m_node = np.unique(np.stack([m_ident, m_tag], axis=1), axis=0, return_inverse=True)
+        m_node = np.asarray(m_node, dtype=np.int64).reshape(-1)
+    else:
+        m_node = np.zeros(0, dtype=np.int64)
     groups, mecs, stats = compute(case_ids, m_case, m_node, m_ident, m_is_phone, hub_threshold)
+    group_ids = case_ids[groups]
 
-    old = {int(c): (int(g), None if m is None else int(m)) for c, g, m in await session.execute(
-        select(CaseLink.case_id, CaseLink.group_id, CaseLink.mec_id))}
-    new_links = []
-    for i, cid in enumerate(case_ids.tolist()):
-        gid = int(case_ids[groups[i]])
-        if cid not in old:
-            new_links.append({"case_id": cid, "group_id": gid, "mec_id": None})
-        elif old[cid][0] != gid:
-            await session.execute(CaseLink.__table__.update().where(CaseLink.case_id == cid).values(group_id=gid))
-    if new_links:
-        for start in range(0, len(new_links), 5000):
-            await session.execute(CaseLink.__table__.insert(), new_links[start:start + 5000])
     await session.execute(IdentifierStat.__table__.delete())
-    if stats:
-        items = [{"identifier_id": i, "group_count": c, "hub": h} for i, (c, h) in stats.items()]
-        for start in range(0, len(items), 5000):
-            await session.execute(IdentifierStat.__table__.insert(), items[start:start + 5000])
-    labels = {int(cid): int(case_ids[mecs[i]]) for i, cid in enumerate(case_ids.tolist())}
-    old_links = {c: old.get(c, (0, None)) for c in labels}
+    await _executemany(session, "INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?)",
+                       [(int(i), int(c), bool(h)) for i, (c, h) in stats.items()])
+
+    old = _ints(await _fetch(session, "SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
+    if len(old) == 0:
+        return await _fresh_links(session, case_ids, group_ids, case_ids[mecs])
+    old_by_case = {int(c): (int(g), int(mm) or None) for c, g, mm in old.tolist()}
+    new_links = []
+    group_moves = []
+    for cid, gid in zip(case_ids.tolist(), group_ids.tolist()):
+        prev = old_by_case.get(cid)
+        if prev is None:
+            new_links.append((cid, gid))
+        elif prev[0] != gid:
+            group_moves.append((gid, cid))
+    await _executemany(session, "INSERT INTO case_links (case_id, group_id) VALUES (?, ?)", new_links)
+    await _executemany(session, "UPDATE case_links SET group_id = ? WHERE case_id = ?", group_moves)
+    labels = dict(zip(case_ids.tolist(), case_ids[mecs].tolist()))
+    old_links = {c: old_by_case.get(c, (0, None)) for c in labels}
     return await assign_mecs(session, labels, old_links)
+
+
+async def _fresh_links(session: AsyncSession, case_ids: np.ndarray, group_ids: np.ndarray,
+                       labels: np.ndarray) -> set[int]:
+    """First linking of a database: write every case's link once, with its final ids."""
+    sizes = np.bincount(np.searchsorted(case_ids, labels), minlength=len(case_ids))
+    multi = sizes[np.searchsorted(case_ids, labels)] >= 2
+    roots = np.unique(labels[multi])  # one multi-episode case per component, in case-id order
+    top = int(_ints(await _fetch(session, "SELECT COALESCE(MAX(id), 0) FROM multi_episode_cases"), 1)[0, 0])
+    mec_of_root = dict(zip(roots.tolist(), range(top + 1, top + 1 + len(roots))))
+    mec_ids = [mec_of_root[r] if ok else None for r, ok in zip(labels.tolist(), multi.tolist())]
+    await _executemany(session, "INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)",
+                       list(zip(case_ids.tolist(), group_ids.tolist(), mec_ids)))
+    now = utcnow()
+    await session.execute(MultiEpisodeCase.__table__.insert(), [
+        {"id": mid, "status": MecStatus.OPEN.value, "needs_review": True, "size": 0, "region_count": 0,
+         "victims": 0, "damage_kzt": 0, "recovered_kzt": 0, "has_hub": False, "created_at": now, "updated_at": now}
+        for mid in mec_of_root.values()])
+    await session.execute(MecDecision.__table__.insert(), [
+        {"mec_id": mid, "principal_id": None, "action": "engine_created", "reason": "bulk linking",
+         "payload": {}, "created_at": now} for mid in mec_of_root.values()])
+    await refresh_aggregates(session, mec_of_root.values())
+    return set(mec_of_root.values())

@@ -144,8 +144,12 @@ async def refresh_aggregates(session: AsyncSession, mec_ids: Iterable[int]) -> N
         status=case((t.c.status == MecStatus.DISSOLVED.value, MecStatus.OPEN.value), else_=t.c.status),
         merged_into_id=None,
     )
-    for chunk in chunks(mec_ids):
+    wanted = set(mec_ids)
+    # Many ids (a bulk relink): one pass over all links beats thousands of IN (…) lists.
+    pieces: Iterable[list[int] | None] = [None] if len(wanted) > 20_000 else chunks(wanted)
+    for chunk in pieces:
         victim_key = func.coalesce(Victim.iin, func.cast(Case.id, Victim.iin.type))
+        in_chunk = CaseLink.mec_id.is_not(None) if chunk is None else CaseLink.mec_id.in_(chunk)
         rows = await session.execute(
             select(
                 CaseLink.mec_id, func.count(Case.id), func.count(func.distinct(Case.region_code)),
@@ -154,7 +158,7 @@ async def refresh_aggregates(session: AsyncSession, mec_ids: Iterable[int]) -> N
             )
             .join(Case, Case.id == CaseLink.case_id)
             .outerjoin(Victim, Victim.case_id == Case.id)
-            .where(CaseLink.mec_id.in_(chunk))
+            .where(in_chunk)
             .group_by(CaseLink.mec_id)
         )
         hub_rows = await session.execute(
@@ -162,18 +166,18 @@ async def refresh_aggregates(session: AsyncSession, mec_ids: Iterable[int]) -> N
             .join(Mention, and_(Mention.case_id == CaseLink.case_id, Mention.role == LINKING_ROLE))
             .join(IdentifierStat, and_(IdentifierStat.identifier_id == Mention.identifier_id,
                                        IdentifierStat.hub.is_(True)))
-            .where(CaseLink.mec_id.in_(chunk))
+            .where(in_chunk)
         )
         with_hub = {int(m) for m in hub_rows.scalars()}
         params = [
             {"mid": int(m), "size": size, "regions": regions, "victims": victims, "damage": damage or 0,
              "recovered": recovered or 0, "first": first, "last": last, "hub": int(m) in with_hub}
-            for m, size, regions, victims, damage, recovered, first, last in rows
+            for m, size, regions, victims, damage, recovered, first, last in rows if int(m) in wanted
         ]
         if params:
             await session.execute(stmt, params)
-        empty = set(chunk) - {p["mid"] for p in params}
-        if empty:
+        empty = (wanted if chunk is None else set(chunk)) - {p["mid"] for p in params}
+        for gone in chunks(empty):
             await session.execute(
-                update(MultiEpisodeCase).where(MultiEpisodeCase.id.in_(sorted(empty)))
+                update(MultiEpisodeCase).where(MultiEpisodeCase.id.in_(gone))
                 .values(size=0, status=MecStatus.DISSOLVED.value, updated_at=now))
