@@ -36,6 +36,14 @@ async def test_bulk_equals_incremental_and_is_rerunnable(db_url: str, tmp_path: 
     assert report.inserted == len(lines) and [e.line for e in report.errors] == [201]
     bulk = await partition(sessions)
     counts = await _counts(sessions)
+    async with sessions() as s:  # the plain indexes dropped for the load are back
+        from hq.bulk_import import SECONDARY_INDEXES
+        from sqlalchemy import text
+
+        sql = ("SELECT indexname FROM pg_indexes" if db_url.startswith("postgresql")
+               else "SELECT name FROM sqlite_master WHERE type = 'index'")
+        names = {r for (r,) in await s.execute(text(sql))}
+    assert set(SECONDARY_INDEXES) <= names
     # a second run changes nothing
     again = await bulk_import(engine, sessions, [export], PEPPER.encode(), hub_threshold=3, workers=1)
     assert (again.inserted, again.unchanged) == (0, len(lines))
