@@ -10,10 +10,7 @@ several app instances sweeping at once escalate a request once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import logging
 import statistics
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +24,8 @@ from hq.liaison.models import OPEN_STATES, LiaisonRequest, RequestHistory, Reque
 from hq.settings import Settings
 from hq.tasking.clock import as_utc, clock_of
 from hq.tasking.events import Appended, NewEvent, begin_write
+from hq.periodic import Periodic
 
-log = logging.getLogger(__name__)
 
 HOLD_BUSINESS_DAYS = 5
 """Banks may hold a suspicious transaction for up to five business days (2024 amendments)."""
@@ -88,13 +85,14 @@ async def escalate_overdue(session: AsyncSession, now: dt.datetime) -> Appended:
     return await feed.append(session, events, now)
 
 
-class Sweeper:
+class Sweeper(Periodic):
     """Runs `escalate_overdue` every `interval` seconds and announces what it appended."""
+
+    name = "liaison-sweeper"
 
     def __init__(self, services: Any, interval: float) -> None:
         self.services = services
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(interval)
 
     async def sweep(self) -> Appended:
         now = clock_of(self.services)()
@@ -104,26 +102,6 @@ class Sweeper:
         if appended:
             await feed.publish(self.services, appended)
         return appended
-
-    def start(self) -> None:
-        if self.interval > 0:
-            self._task = asyncio.create_task(self._run(), name="liaison-sweeper")
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep sweeping; the next run retries
-                log.exception("liaison overdue sweep failed")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
 
 async def start_liaison(services: Any) -> Any:

@@ -9,10 +9,7 @@ the events are appended once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -22,8 +19,8 @@ from hq.tasking.clock import Clock
 from hq.tasking.events import Appended, NewEvent, append_events
 from hq.tasking.models import FINAL_STATES, Task, TaskState
 from hq.tasking.snapshot import task_snapshot
+from hq.periodic import Periodic
 
-log = logging.getLogger(__name__)
 
 OPEN_STATES = tuple(s.value for s in TaskState if s.value not in FINAL_STATES)
 
@@ -69,8 +66,10 @@ async def escalate_due(session: AsyncSession, now: dt.datetime, delivery_timeout
     return await append_events(session, events, now)
 
 
-class Escalator:
+class Escalator(Periodic):
     """Runs `escalate_due` every `interval` seconds and announces what it appended."""
+
+    name = "task-escalator"
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], Clock],
                  delivery_timeout: float, interval: float,
@@ -78,9 +77,8 @@ class Escalator:
         self.sessions = sessions
         self.clock = clock
         self.delivery_timeout = dt.timedelta(seconds=delivery_timeout)
-        self.interval = interval
+        super().__init__(interval)
         self.announce = announce
-        self._task: asyncio.Task[None] | None = None
 
     async def sweep(self) -> Appended:
         now = self.clock()()
@@ -89,23 +87,3 @@ class Escalator:
         if appended:
             await self.announce(appended)
         return appended
-
-    def start(self) -> None:
-        if self.interval > 0:
-            self._task = asyncio.create_task(self._run(), name="task-escalator")
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - keep sweeping; the next run retries
-                log.exception("escalation sweep failed")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
