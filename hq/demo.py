@@ -29,9 +29,11 @@ ROLES: list[tuple[str, str, dict[str, str]]] = [
 
 def first_query(card: str) -> str:
     return (
-        "query WorkedExample {\n"
-        f'  cases(filter: {{region: "KZ-61"}}, first: 5) {{ totalCount edges {{ node {{ registrationNumber '
-        "status damageKzt identifiers { kind value role } } } }\n"
+        "query FindTheWorkedExample {\n"
+        f'  identifier(kind: "card", value: "{card}") {{\n'
+        "    known caseCount regions { count region { code nameEn } }\n"
+        "    multiEpisodeCases { id size regionCount damageKzt status }\n"
+        "  }\n"
         "}"
     )
 
