@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, AsyncIterator, Sequence
 
 from hq.settings import Settings, SettingsError, configure_logging, load_settings
 
@@ -73,12 +74,9 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> int:
-        engine, sessions = await _open(settings)
-        try:
+        async with _database(settings) as sessions:
             async with sessions.begin() as s:
                 counts = await load_directory_into_db(s, load_directory())
-        finally:
-            await engine.dispose()
         print(f"directory loaded: {counts.regions} regions, {counts.units} units, "
               f"{counts.organisations} organisations")
         return 0
@@ -102,6 +100,16 @@ def cmd_directory_list(args: argparse.Namespace) -> int:
         for o in d.organisations:
             print(f"{o.id:24} {o.kind:18} {o.name}")
     return 0
+
+
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[Any]:
+    """Sessions on the configured database, refusing a schema that is behind."""
+    engine, sessions = await _open(settings)
+    try:
+        yield sessions
+    finally:
+        await engine.dispose()
 
 
 async def _open(settings: Settings):  # type: ignore[no-untyped-def]
@@ -150,16 +158,13 @@ def cmd_principals_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> int:
-        engine, sessions = await _open(settings)
-        try:
+        async with _database(settings) as sessions:
             async with sessions() as s:
                 rows = (await s.execute(select(Principal).order_by(Principal.id))).scalars().all()
                 for p in rows:
                     state = "revoked" if p.revoked_at else "active"
                     bound = p.unit_id or p.org_id or ""
                     print(f"{p.id:5} {p.role:17} {bound:28} {state:8} {p.name}")
-        finally:
-            await engine.dispose()
         return 0
 
     return asyncio.run(run())
@@ -171,12 +176,9 @@ def cmd_principals_revoke(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> int:
-        engine, sessions = await _open(settings)
-        try:
+        async with _database(settings) as sessions:
             async with sessions.begin() as s:
                 done = await revoke_principal(s, args.id)
-        finally:
-            await engine.dispose()
         print(f"principal {args.id} revoked" if done else f"principal {args.id}: not found or already revoked")
         return 0 if done else 1
 
@@ -216,11 +218,8 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     settings = _settings(args)
 
     async def run() -> int:
-        engine, sessions = await _open(settings)
-        try:
+        async with _database(settings) as sessions:
             report = await verify_chain(sessions)
-        finally:
-            await engine.dispose()
         for problem in report.problems:
             print(f"BROKEN {problem}")
         state = "intact" if report.ok else f"BROKEN ({len(report.problems)} problems)"
