@@ -39,6 +39,7 @@ from typing import Any, Iterator
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hq.demo_data import b58encode  # noqa: E402
 from hq.identifiers.iin import make_iin  # noqa: E402
 
 REGIONS: list[tuple[str, list[str]]] = [
@@ -89,7 +90,6 @@ _TG_WORDS = ["invest", "profit", "karta", "skupka", "bonus", "trade", "crypto", 
              "broker", "signal", "almaty", "astana", "shymkent", "capital", "exchange", "wallet",
              "cashout", "drop", "work", "smart"]
 _INITIALS = ["A", "B", "D", "E", "G", "I", "K", "L", "M", "N", "O", "R", "S", "T", "U", "Zh", "Sh", "Ye"]
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
 # Spoofed bank/police hotlines (landlines): each is mentioned by ~1.2 % of all cases.
 HUB_PHONES = ["+77273564120", "+77272598811", "+77172555001", "+77273001122", "+77122301020"]
@@ -136,15 +136,6 @@ def _luhn_prefix_sum(prefix: str, payload_len: int) -> int:
                 d -= 9
         total += d
     return total
-
-
-def _b58(data: bytes) -> str:
-    n = int.from_bytes(data, "big")
-    out = []
-    while n:
-        n, r = divmod(n, 58)
-        out.append(_B58[r])
-    return "".join(reversed(out))
 
 
 class _Values:
@@ -264,7 +255,7 @@ class _Values:
         self.wallet_c = c + 1
         if c % 4 == 0:  # TRON, base58check (the slow kind, kept to a quarter)
             raw = b"\x41" + ((c * 0x9E3779B97F4A7C15 + 1) % (1 << 160)).to_bytes(20, "big")
-            return _b58(raw + hashlib.sha256(hashlib.sha256(raw).digest()).digest()[:4])
+            return b58encode(raw + hashlib.sha256(hashlib.sha256(raw).digest()).digest()[:4])
         return f"0x{(c * 0x9E3779B97F4A7C15F39CC0605CEDC835 + 7) % (1 << 160):040x}"
 
     def next_account(self) -> str:

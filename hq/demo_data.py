@@ -141,7 +141,7 @@ _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 # --------------------------------------------------------------------------------------------
 # Value builders (canonical forms) and spellings (how typists write them)
 
-def _b58encode(data: bytes) -> str:
+def b58encode(data: bytes) -> str:
     n = int.from_bytes(data, "big")
     out = []
     while n:
@@ -155,7 +155,7 @@ def tron_address(payload20: bytes) -> str:
     """A TRON address (base58check of 0x41 + 20 bytes): always starts with T."""
     raw = b"\x41" + payload20
     check = hashlib.sha256(hashlib.sha256(raw).digest()).digest()[:4]
-    return _b58encode(raw + check)
+    return b58encode(raw + check)
 
 
 def kz_iban(bank_code: str, account13: str) -> str:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 
-from hq.identifiers.base import IdentifierKind, Strength
-from hq.identifiers.phone import INVALID_REASON, clean_phone, phone_caption
+from hq.identifiers.phone import INVALID_REASON, PhoneKind, clean_phone
 
 _LINK = re.compile(
     r"(?:https?://)?(?:www\.)?(?:wa\.me/|(?:api\.)?whatsapp\.com/send/?\?(?:[^#]*&)?phone=)"
@@ -18,7 +17,7 @@ _LINK = re.compile(
 )
 
 
-class WhatsappKind(IdentifierKind):
+class WhatsappKind(PhoneKind):
     """A WhatsApp number. PHONE strength, for the same hub reasons as phone numbers."""
 
     name = "whatsapp"
@@ -35,8 +34,3 @@ class WhatsappKind(IdentifierKind):
             raise self.error(INVALID_REASON)
         return e164
 
-    def caption(self, clean: str) -> str:
-        return phone_caption(clean)
-
-    def strength(self, clean: str) -> Strength:
-        return Strength.PHONE
