@@ -32,6 +32,37 @@ from tests.tasking.conftest import ISSUE, free_port, seed, wait_until
 REPO = Path(__file__).resolve().parents[2]
 HQ = [sys.executable, "-m", "hq.cli"]
 
+NEXT_MIGRATION = '''"""A next release's expand-only migration (test fixture)."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("next_release_probe", sa.Column("id", sa.Integer(), primary_key=True))
+    with op.batch_alter_table("cases") as batch:
+        batch.add_column(sa.Column("next_release_note", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("cases") as batch:
+        batch.drop_column("next_release_note")
+    op.drop_table("next_release_probe")
+'''
+
+UPGRADE_WITH = """
+import os
+from alembic import command
+from hq.db import alembic_config
+cfg = alembic_config(os.environ["HQ_DATABASE_URL"])
+cfg.set_main_option("script_location", {scripts!r})
+command.upgrade(cfg, "head")
+"""
+
 
 class Stack:
     def __init__(self, db_url: str, redis_url: str, tmp: Path) -> None:
@@ -152,9 +183,24 @@ async def test_two_instances_behind_a_balancer(pg_url: str, tmp_path: Path) -> N
                                tokens.analyst)
         assert seen["case"] == {"regionCode": "KZ-75"}
 
-        # `hq db upgrade` while both serve: they keep serving and delivering.
+        # `hq db upgrade` while both serve: they keep serving and delivering. The code's
+        # migrations are already applied, so also apply a NEXT, expand-only migration (a new
+        # table and a nullable column, as the rolling-upgrade rules in deploy/README.md ask)
+        # under the running instances, the way a newer release would.
         res = subprocess.run(HQ + ["db", "upgrade"], env=stack.env, capture_output=True, text=True, timeout=120)
         assert res.returncode == 0, res.stderr
+        scripts = tmp_path / "migrations"
+        shutil.copytree(REPO / "hq" / "migrations", scripts, ignore=shutil.ignore_patterns("__pycache__"))
+        head = subprocess.run([sys.executable, "-c", "from hq.db import head_revision; print(head_revision('x'))"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        (scripts / "versions" / "9999_next_release.py").write_text(NEXT_MIGRATION.format(head=head))
+        res = subprocess.run([sys.executable, "-c", UPGRADE_WITH.format(scripts=str(scripts))], env=stack.env,
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, res.stderr
+        more = jsonl(case("750000000000002", "KZ-75", ("card", "4042 4386 0987 8024")))
+        data = await stack.gql(stack.ports[1], "mutation($j:String!){importCases(jsonl:$j){imported}}",
+                               tokens.analyst, {"j": more})
+        assert data["importCases"]["imported"] == 1
         for port in stack.ports:
             assert await stack.ready(port)
         last = await stack.issue(stack.ports[0], tokens.analyst, "after the upgrade")
