@@ -37,11 +37,17 @@ from hq.db import make_engine, make_sessionmaker
 from hq.hardening import readiness
 from hq.models import Case, CaseLink, Victim
 from hq.tasking.models import Task, TaskEvent
-from tests.conftest import PEPPER, _load_directory, _upgrade, make_tokens
+from tests.conftest import PEPPER, REQUIRE, _load_directory, _upgrade, make_tokens
 from tests.foundation.test_cli import _big_export, _state
 from tests.hardening.conftest import app_api, free_port, live_server
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def _pg_bin() -> Path:
+    """The newest installed PostgreSQL server binaries (Debian layout)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 DRILL_SECONDS = float(os.environ.get("HQ_DRILL_SECONDS", "15"))
 REGISTER_M = "mutation($i: CaseInput!) { registerCase(input: $i) { registrationNumber } }"
 IMPORT_M = "mutation($j: String!) { importCases(jsonl: $j) { imported updated unchanged rejected } }"
@@ -70,10 +76,14 @@ def _outcome(resp: httpx.Response, field: str) -> str:
 def private_postgres() -> Iterator[tuple[str, Any]]:
     """initdb + pg_ctl start on a free port; yields (url, restart function)."""
     if not (PG_BIN / "initdb").exists():
+        if REQUIRE:
+            pytest.fail(f"{PG_BIN}/initdb not installed (HQ_REQUIRE_SERVICES=1)")
         pytest.skip(f"{PG_BIN}/initdb not installed")
     try:
         pg = pwd.getpwnam("postgres")
     except KeyError:
+        if REQUIRE:
+            pytest.fail("no `postgres` OS user to run a private cluster as (HQ_REQUIRE_SERVICES=1)")
         pytest.skip("no `postgres` OS user to run a private cluster as")
     root = Path(tempfile.mkdtemp(prefix="hq-pg-"))
     os.chown(root, pg.pw_uid, pg.pw_gid)
