@@ -43,17 +43,15 @@ def compute(case_ids: np.ndarray, m_case: np.ndarray, m_node: np.ndarray, m_iden
     if ph.any():
         pairs = np.unique(np.stack([m_ident[ph], groups[m_case[ph]]], axis=1), axis=0)
         real = sizes[pairs[:, 1]] >= 2
-        idents, counts = np.unique(pairs[:, 0], return_counts=False), None
+        idents = np.unique(pairs[:, 0])
         counted_ids, counted = np.unique(pairs[real, 0], return_counts=True)
         count_of = dict(zip(counted_ids.tolist(), counted.tolist()))
-        hubs = set()
         for ident in idents.tolist():
             c = int(count_of.get(ident, 0))
             stats[ident] = (c, c > threshold)
-            if c > threshold:
-                hubs.add(ident)
-        if hubs:
-            hub_mask = ph & np.isin(m_ident, np.fromiter(hubs, dtype=np.int64))
+        hubs = counted_ids[counted > threshold]
+        if len(hubs):
+            hub_mask = ph & np.isin(m_ident, hubs)
     keep = ~hub_mask
     mecs = label_components(n, m_case[keep], m_node[keep], n_nodes)
     return groups, mecs, stats

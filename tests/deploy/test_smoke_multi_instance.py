@@ -12,7 +12,6 @@ front (nginx when installed, else deploy/smoke/balancer.py), and the regional cl
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -23,7 +22,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import PEPPER, need_redis
 from tests.helpers import case, jsonl

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 from hq.auth import revoke_principal
 from hq.models import Principal

@@ -17,7 +17,7 @@ from hq.identifiers import (
     normalise,
 )
 
-PEPPER = b"test-pepper"
+from tests.identifiers.support import PEPPER
 
 EXPORT_KINDS = [
     "phone",

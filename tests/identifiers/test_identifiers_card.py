@@ -13,7 +13,7 @@ from stdnum import luhn
 
 from hq.identifiers import IdentifierError, Strength, make_card, normalise
 
-PEPPER = b"test-pepper"
+from tests.identifiers.support import PEPPER
 PAN = "4042438609878024"
 
 

@@ -12,14 +12,7 @@ from stdnum import luhn
 from hq.identifiers import IdentifierError, Strength, make_iin, normalise
 from hq.identifiers.iin import check_digit
 
-PEPPER = b"test-pepper"
-
-
-def error(kind: str, raw: str) -> IdentifierError:
-    with pytest.raises(IdentifierError) as info:
-        normalise(kind, raw, pepper=PEPPER)
-    assert info.value.kind == kind
-    return info.value
+from tests.identifiers.support import PEPPER, error
 
 
 # --- imei -----------------------------------------------------------------------------

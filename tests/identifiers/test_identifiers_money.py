@@ -7,17 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from schwifty import IBAN
 
-from hq.identifiers import IdentifierError, Strength, normalise
+from hq.identifiers import Strength, normalise
 
-PEPPER = b"test-pepper"
+from tests.identifiers.support import PEPPER, error
 KZ_IBAN = "KZ86125KZT5004100100"
-
-
-def error(kind: str, raw: str) -> IdentifierError:
-    with pytest.raises(IdentifierError) as info:
-        normalise(kind, raw, pepper=PEPPER)
-    assert info.value.kind == kind
-    return info.value
 
 
 @pytest.mark.parametrize(

@@ -8,16 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hq.identifiers import IdentifierError, Strength, normalise
+from hq.identifiers import Strength, normalise
 
-PEPPER = b"test-pepper"
-
-
-def error(kind: str, raw: str) -> IdentifierError:
-    with pytest.raises(IdentifierError) as info:
-        normalise(kind, raw, pepper=PEPPER)
-    assert info.value.kind == kind
-    return info.value
+from tests.identifiers.support import PEPPER, error
 
 
 # --- telegram -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hq.identifiers import IdentifierError, Strength, normalise
 from hq.identifiers.phone import FAST_PREFIXES, clean_phone, parse_fast, parse_slow, phone_caption
 
-PEPPER = b"test-pepper"
+from tests.identifiers.support import PEPPER
 
 
 @pytest.mark.parametrize(

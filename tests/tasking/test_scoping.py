@@ -6,7 +6,7 @@ import json
 
 import websockets
 
-from tests.tasking.conftest import FEED, seed, wait_until
+from tests.tasking.conftest import seed, wait_until
 
 TASKS = "{ tasks(first: 100) { id targetUnit senderUnit } }"
 
