@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import logging
 from typing import Any, AsyncIterator
 
@@ -22,6 +23,7 @@ from hq.api.schema import build_schema
 from hq.api.ws import AuthenticatedTransportWS
 from hq.auth import bearer
 from hq.console import notify
+from hq.checkpoint import WalCheckpointer
 from hq.db import check_schema, make_engine, make_sessionmaker
 from hq.hardening.guard import authenticate_request
 from hq.hardening.logs import install_redaction
@@ -71,9 +73,11 @@ def create_app(settings: Settings | None = None, *, check_db_schema: bool = True
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, background_checkpoints=True)
         if check_db_schema:
             await check_schema(engine)
+        checkpointer = WalCheckpointer(engine)
+        checkpointer.start()
         services = Services(
             settings=settings, engine=engine, sessions=make_sessionmaker(engine), directory=load_directory()
         )
@@ -82,9 +86,11 @@ def create_app(settings: Settings | None = None, *, check_db_schema: bool = True
         stop_realtime = await start_realtime(services)  # broker, task feed hub, escalator
         stop_liaison = await start_liaison(services)  # overdue sweep of bank/operator requests
         notify.use_broker(services.broker)  # every instance announces changed multi-episode cases
+        gc.freeze()  # start-up objects leave the collector's view: no 50-100 ms full collections later
         try:
             yield
         finally:
+            await checkpointer.stop()
             notify.forget_broker(services.broker)
             await stop_liaison()
             await stop_realtime()

@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from sqlalchemy import Table, and_, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.case_record import CaseRecord
-from hq.models import Case, Identifier, Mention, Victim, utcnow
+from hq.models import utcnow
+from hq.rawsql import Raw, marks
 
 
 @dataclass(slots=True)
@@ -28,68 +27,53 @@ class StoreResult:
     unchanged: list[str] = field(default_factory=list)
     # case id -> identifier ids it mentioned before this write (empty for new cases)
     changed_case_ids: dict[int, set[int]] = field(default_factory=dict)
+    # the ids of the cases this write inserted (a subset of changed_case_ids)
+    new_case_ids: set[int] = field(default_factory=set)
     # multi-episode cases whose membership changed (filled in by linking)
     changed_mecs: set[int] = field(default_factory=set)
 
 
-def insert_ignore(session: AsyncSession, table: Table) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING for the session's dialect."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing()
+_CASE_COLUMNS = ("registration_number", "region_code", "unit_id", "unit_name", "registered_at", "article",
+                 "scheme", "status", "damage_kzt", "recovered_kzt", "content_hash")
+_INSERT_CASE = (f"INSERT INTO cases ({', '.join(_CASE_COLUMNS)}, created_at, updated_at) "
+                f"VALUES ({marks(len(_CASE_COLUMNS) + 2)}) ON CONFLICT DO NOTHING")
+_UPDATE_CASE = f"UPDATE cases SET {', '.join(c + ' = ?' for c in _CASE_COLUMNS)}, updated_at = ? WHERE id = ?"
+_INSERT_IDENTIFIER = ("INSERT INTO identifiers (kind, key, display, strength, excluded) VALUES (?, ?, ?, ?, FALSE) "
+                      "ON CONFLICT DO NOTHING")
+CHUNK = 500
 
 
-async def ensure_identifiers(
-    session: AsyncSession, values: Iterable[tuple[str, str, str, str]]
-) -> dict[tuple[str, str], int]:
+async def ensure_identifiers(raw: Raw, values: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, str], int]:
     """Make sure every (kind, key, display, strength) exists; return {(kind, key): id}."""
     rows = {(k, key): (disp, strength) for k, key, disp, strength in values}
-    if not rows:
-        return {}
     ids: dict[tuple[str, str], int] = {}
     pairs = sorted(rows)  # a stable order keeps concurrent writers from deadlocking
-    for start in range(0, len(pairs), 500):
-        chunk = pairs[start : start + 500]
-        await session.execute(
-            insert_ignore(session, Identifier.__table__),
-            [
-                {"kind": k, "key": key, "display": rows[(k, key)][0], "strength": rows[(k, key)][1],
-                 "excluded": False}
-                for k, key in chunk
-            ],
-        )
+    for start in range(0, len(pairs), CHUNK):
+        chunk = pairs[start : start + CHUNK]
+        await raw.executemany(_INSERT_IDENTIFIER, [(k, key, *rows[(k, key)]) for k, key in chunk])
         by_kind: dict[str, list[str]] = {}
         for k, key in chunk:
             by_kind.setdefault(k, []).append(key)
         # (kind = ? AND key IN (…)) OR … : each term uses the unique index, one round trip.
-        found = await session.execute(
-            select(Identifier.id, Identifier.kind, Identifier.key).where(
-                or_(*(and_(Identifier.kind == k, Identifier.key.in_(keys)) for k, keys in by_kind.items()))
-            )
-        )
-        for ident_id, k, key in found:
-            ids[(k, key)] = ident_id
+        where = " OR ".join(f"(kind = ? AND key IN ({marks(len(keys))}))" for keys in by_kind.values())
+        params = [p for k, keys in by_kind.items() for p in (k, *keys)]
+        for ident_id, k, key in await raw.fetch(f"SELECT id, kind, key FROM identifiers WHERE {where}", params):
+            ids[(k, key)] = int(ident_id)
     return ids
 
 
-def _case_values(rec: CaseRecord, content_hash: str) -> dict[str, Any]:
-    return {
-        "registration_number": rec.registration_number,
-        "region_code": rec.region_code,
-        "unit_id": rec.unit_id,
-        "unit_name": rec.unit_name,
-        "registered_at": rec.registered_at,
-        "article": rec.article,
-        "scheme": rec.scheme,
-        "status": rec.status,
-        "damage_kzt": rec.damage_kzt,
-        "recovered_kzt": rec.recovered_kzt,
-        "content_hash": content_hash,
-    }
+def _case_values(raw: Raw, rec: CaseRecord, content_hash: str) -> tuple[Any, ...]:
+    return (rec.registration_number, rec.region_code, rec.unit_id, rec.unit_name, raw.date(rec.registered_at),
+            rec.article, rec.scheme, rec.status, rec.damage_kzt, rec.recovered_kzt, content_hash)
 
 
 async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> StoreResult:
-    """Upsert a batch of cases in the current transaction (the caller commits)."""
+    """Upsert a batch of cases in the current transaction (the caller commits).
+
+    Plain SQL through `hq.rawsql`: this is the write path of every interactive edit, and
+    SQLAlchemy's statement layer would be most of its latency.
+    """
+    raw = await Raw.of(session)
     result = StoreResult()
     # Last one wins when a batch repeats a registration number, as a re-send would.
     by_reg = {rec.registration_number: rec for rec in records}
@@ -97,13 +81,13 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
     regs = sorted(by_reg)
 
     existing: dict[str, tuple[int, str]] = {}
-    query = select(Case.id, Case.registration_number, Case.content_hash).where(
-        Case.registration_number.in_(regs)
-    )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
-    for case_id, reg, h in await session.execute(query):
-        existing[reg] = (case_id, h)
+    lock = " FOR UPDATE" if raw.postgres else ""
+    for start in range(0, len(regs), CHUNK):
+        chunk = regs[start : start + CHUNK]
+        for case_id, reg, h in await raw.fetch(
+                f"SELECT id, registration_number, content_hash FROM cases WHERE registration_number IN "
+                f"({marks(len(chunk))}){lock}", chunk):
+            existing[reg] = (int(case_id), h)
 
     to_write = [reg for reg in regs if reg not in existing or existing[reg][1] != hashes[reg]]
     result.unchanged = [reg for reg in regs if reg in existing and existing[reg][1] == hashes[reg]]
@@ -111,7 +95,7 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
         return result
 
     ident_ids = await ensure_identifiers(
-        session,
+        raw,
         (
             (m.identifier.kind, m.identifier.key, m.identifier.display, m.identifier.strength.value)
             for reg in to_write
@@ -119,44 +103,38 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
         ),
     )
 
-    now = utcnow()
+    now = raw.timestamp(utcnow())
     new_regs = [reg for reg in to_write if reg not in existing]
-    if new_regs:
-        if len(new_regs) == 1:  # the interactive path: one statement, ids come back
-            rows = await session.execute(
-                insert_ignore(session, Case.__table__).returning(Case.__table__.c.id, Case.__table__.c.registration_number),
-                [{**_case_values(by_reg[r], hashes[r]), "created_at": now, "updated_at": now} for r in new_regs],
-            )
-        else:
-            await session.execute(
-                insert_ignore(session, Case.__table__),
-                [{**_case_values(by_reg[r], hashes[r]), "created_at": now, "updated_at": now} for r in new_regs],
-            )
-            rows = await session.execute(
-                select(Case.id, Case.registration_number).where(Case.registration_number.in_(new_regs))
-            )
-        new_ids = dict((reg, cid) for cid, reg in rows)
-        if len(new_ids) != len(new_regs):  # a concurrent writer inserted one first: let the caller retry
-            raise IntegrityError("concurrent insert of the same registration number", None, Exception())
-    else:
-        new_ids = {}
+    new_ids: dict[str, int] = {}
+    if len(new_regs) == 1:  # the interactive path: one statement, the id comes back
+        reg = new_regs[0]
+        rows = await raw.fetch(_INSERT_CASE + " RETURNING id", (*_case_values(raw, by_reg[reg], hashes[reg]), now, now))
+        new_ids = {reg: int(rows[0][0])} if rows else {}
+    elif new_regs:
+        await raw.executemany(_INSERT_CASE, [(*_case_values(raw, by_reg[r], hashes[r]), now, now) for r in new_regs])
+        for start in range(0, len(new_regs), CHUNK):
+            chunk = new_regs[start : start + CHUNK]
+            for cid, reg in await raw.fetch(
+                    f"SELECT id, registration_number FROM cases WHERE registration_number IN ({marks(len(chunk))})",
+                    chunk):
+                new_ids[reg] = int(cid)
+    if len(new_ids) != len(new_regs):  # a concurrent writer inserted one first: let the caller retry
+        raise IntegrityError("concurrent insert of the same registration number", None, Exception())
+    result.new_case_ids = set(new_ids.values())
 
     old_idents: dict[int, set[int]] = {}
     upd_regs = [reg for reg in to_write if reg in existing]
     if upd_regs:
         upd_ids = [existing[r][0] for r in upd_regs]
-        for case_id, ident_id in await session.execute(
-            select(Mention.case_id, Mention.identifier_id).where(Mention.case_id.in_(upd_ids))
-        ):
-            old_idents.setdefault(case_id, set()).add(ident_id)
-        for reg in upd_regs:
-            await session.execute(
-                update(Case)
-                .where(Case.id == existing[reg][0])
-                .values(**_case_values(by_reg[reg], hashes[reg]), updated_at=now)
-            )
-        await session.execute(delete(Mention).where(Mention.case_id.in_(upd_ids)))
-        await session.execute(delete(Victim).where(Victim.case_id.in_(upd_ids)))
+        for start in range(0, len(upd_ids), CHUNK):
+            chunk = upd_ids[start : start + CHUNK]
+            for case_id, ident_id in await raw.fetch(
+                    f"SELECT case_id, identifier_id FROM mentions WHERE case_id IN ({marks(len(chunk))})", chunk):
+                old_idents.setdefault(int(case_id), set()).add(int(ident_id))
+            await raw.execute(f"DELETE FROM mentions WHERE case_id IN ({marks(len(chunk))})", chunk)
+            await raw.execute(f"DELETE FROM victims WHERE case_id IN ({marks(len(chunk))})", chunk)
+        await raw.executemany(_UPDATE_CASE, [(*_case_values(raw, by_reg[r], hashes[r]), now, existing[r][0])
+                                             for r in upd_regs])
 
     case_ids = {**{r: existing[r][0] for r in upd_regs}, **new_ids}
     victims = []
@@ -165,16 +143,11 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
         rec = by_reg[reg]
         cid = case_ids[reg]
         if rec.victim is not None:
-            victims.append({"case_id": cid, "name": rec.victim.name, "phone": rec.victim.phone, "iin": rec.victim.iin})
+            victims.append((cid, rec.victim.name, rec.victim.phone, rec.victim.iin))
         for m in rec.mentions:
-            mentions.append(
-                {"case_id": cid, "identifier_id": ident_ids[(m.identifier.kind, m.identifier.key)],
-                 "role": m.role, "note": m.note}
-            )
+            mentions.append((cid, ident_ids[(m.identifier.kind, m.identifier.key)], m.role, m.note))
         result.changed_case_ids[cid] = old_idents.get(cid, set())
         (result.updated if reg in existing else result.inserted).append(reg)
-    if victims:
-        await session.execute(Victim.__table__.insert(), victims)
-    if mentions:
-        await session.execute(Mention.__table__.insert(), mentions)
+    await raw.executemany("INSERT INTO victims (case_id, name, phone, iin) VALUES (?, ?, ?, ?)", victims)
+    await raw.executemany("INSERT INTO mentions (case_id, identifier_id, role, note) VALUES (?, ?, ?, ?)", mentions)
     return result

@@ -15,11 +15,14 @@ from hq.console import notify
 from hq.linking.incremental import lock_writes, relink_cases
 
 
-async def ingest(session: AsyncSession, records: list[CaseRecord], *, locked: bool = False) -> StoreResult:
+async def ingest(session: AsyncSession, records: list[CaseRecord], *, locked: bool = False,
+                 fast: bool = True) -> StoreResult:
+    """Store and link `records`; `fast=False` forces the general linking path (tests compare the two)."""
     if not locked:
         await lock_writes(session)
     result = await store_cases(session, records)
     if result.changed_case_ids:
-        result.changed_mecs = await relink_cases(session, result.changed_case_ids)
+        result.changed_mecs = await relink_cases(session, result.changed_case_ids,
+                                                 result.new_case_ids if fast else set())
         notify.after_commit(session, result.changed_mecs)  # live console updates, once committed
     return result

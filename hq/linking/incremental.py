@@ -18,10 +18,12 @@ import numpy as np
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq.linking.addition import link_new_case
 from hq.linking.graph import Interner, chunks, components
 from hq.linking.mec_store import assign_mecs
 from hq.linking.rules import CORE_STRENGTH, LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import CaseLink, Identifier, IdentifierStat, Mention, SplitCut, WriteLock
+from hq.rawsql import Raw
 
 async def lock_writes(session: AsyncSession) -> None:
     """Take the write lock: the first statement of every case-writing transaction."""
@@ -332,9 +334,27 @@ class _LinkCache:
         return {c: self.known[c] for c in case_ids if c in self.known}
 
 
-async def relink_cases(session: AsyncSession, changed: dict[int, set[int]]) -> set[int]:
-    """After `store_cases`: relink the changed cases and whatever they used to mention."""
+async def relink_cases(session: AsyncSession, changed: dict[int, set[int]], new: set[int] = frozenset()) -> set[int]:
+    """After `store_cases`: relink the changed cases and whatever they used to mention.
+
+    Cases in `new` (just inserted) try the fast path of `addition.py` one by one, in id
+    order; the rest, and any the fast path declines, go through the general `relink`.
+    """
+    from hq.settings import get_settings
+
+    pending = dict(changed)
+    result: set[int] = set()
+    if new:
+        raw = await Raw.of(session)
+        threshold = get_settings().hub_threshold
+        for case_id in sorted(c for c in new if c in pending and not pending[c]):
+            done = await link_new_case(raw, case_id, threshold)
+            if done is not None:
+                result |= done
+                del pending[case_id]
+    if not pending:
+        return result
     touched: set[int] = set()
-    for old_idents in changed.values():
+    for old_idents in pending.values():
         touched |= old_idents
-    return await relink(session, changed.keys(), touched)
+    return result | await relink(session, pending.keys(), touched)
