@@ -51,9 +51,13 @@ class Raw:
 
     @classmethod
     async def of(cls, session: AsyncSession) -> Raw:
-        conn = await session.connection()  # begins the session's transaction if needed
-        raw = await conn.get_raw_connection()
-        return cls(raw.driver_connection, conn.dialect)
+        conn = await session.connection()
+        driver = (await conn.get_raw_connection()).driver_connection
+        if conn.dialect.name == "postgresql" and not driver.is_in_transaction():
+            # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before the first statement it
+            # runs itself; run one so that what we send lands inside the session's transaction.
+            await conn.exec_driver_sql("SELECT 1")
+        return cls(driver, conn.dialect)
 
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if self.postgres:

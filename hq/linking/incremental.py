@@ -27,7 +27,7 @@ from hq.rawsql import Raw
 
 async def lock_writes(session: AsyncSession) -> None:
     """Take the write lock: the first statement of every case-writing transaction."""
-    await session.execute(update(WriteLock).where(WriteLock.id == 1).values(version=WriteLock.version + 1))
+    await (await Raw.of(session)).execute("UPDATE write_lock SET version = version + 1 WHERE id = 1")
 
 
 Edge = tuple[int, int, int, str]  # case_id, identifier_id, split tag, strength

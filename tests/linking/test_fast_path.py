@@ -1,0 +1,146 @@
+"""The fast path for a new case (hq/linking/addition.py) must leave exactly what the general path leaves.
+
+Each test imports the same cases one at a time into two databases, once with the fast
+path and once with `fast=False`, and compares everything linking writes: groups,
+multi-episode cases with their totals and history, and the phones' hub counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from hq.case_record import parse_case
+from hq.db import make_engine, make_sessionmaker
+from hq.ingest import ingest
+from hq.linking.addition import link_new_case
+from hq.linking.decisions import split
+from hq.models import Case, CaseLink, IdentifierStat, MecDecision, MultiEpisodeCase
+from hq.rawsql import Raw
+from regions import load_directory
+from tests.conftest import PEPPER, _pg_db, _sqlite_db
+from tests.helpers import case
+
+CARDS = ["4042438609878024", "5169493100000010", "4400430012345671", "4263982640269299", "4111111111111111"]
+PHONES = ["+7 701 000 00 01", "+7 701 000 00 02", "+7 727 330 00 00"]
+POOL = [("card", c) for c in CARDS] + [("phone", p) for p in PHONES] + [
+    ("telegram", f"@gang_{i}") for i in range(5)] + [("ip", "95.56.1.1")]
+
+
+async def _state(sessions: Any) -> dict[str, Any]:
+    """Everything linking writes, keyed by registration number where ids could differ."""
+    async with sessions() as s:
+        reg = {cid: r for cid, r in await s.execute(select(Case.id, Case.registration_number))}
+        links = sorted((reg[c], reg[g], m) for c, g, m in await s.execute(
+            select(CaseLink.case_id, CaseLink.group_id, CaseLink.mec_id)))
+        mecs = sorted(tuple(r) for r in await s.execute(select(
+            MultiEpisodeCase.id, MultiEpisodeCase.status, MultiEpisodeCase.size, MultiEpisodeCase.region_count,
+            MultiEpisodeCase.victims, MultiEpisodeCase.damage_kzt, MultiEpisodeCase.recovered_kzt,
+            MultiEpisodeCase.first_date, MultiEpisodeCase.last_date, MultiEpisodeCase.has_hub,
+            MultiEpisodeCase.needs_review, MultiEpisodeCase.merged_into_id)))
+        decisions = [(m, a, p) for m, a, p in await s.execute(
+            select(MecDecision.mec_id, MecDecision.action, MecDecision.payload).order_by(MecDecision.id))]
+        stats = sorted(tuple(r) for r in await s.execute(
+            select(IdentifierStat.identifier_id, IdentifierStat.group_count, IdentifierStat.hub)))
+    return {"links": links, "mecs": mecs, "decisions": decisions, "stats": stats}
+
+
+async def _run(url: str, objs: list[dict[str, Any]], fast: bool, split_after: int | None = None) -> dict[str, Any]:
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    directory = load_directory()
+    try:
+        for i, obj in enumerate(objs):
+            async with sessions.begin() as s:
+                await ingest(s, [parse_case(obj, directory, pepper=PEPPER.encode())], fast=fast)
+            if split_after == i:
+                async with sessions.begin() as s:
+                    mec = (await s.execute(select(MultiEpisodeCase.id).where(MultiEpisodeCase.size >= 2)
+                                           .order_by(MultiEpisodeCase.size.desc(), MultiEpisodeCase.id))).scalar()
+                    if mec is not None:
+                        members = sorted((await s.execute(
+                            select(CaseLink.case_id).where(CaseLink.mec_id == mec))).scalars())
+                        await split(s, mec, set(members[: len(members) // 2]), None, "two gangs")
+        return await _state(sessions)
+    finally:
+        await engine.dispose()
+
+
+def _cases(raw: list[list[tuple[tuple[str, str], str]]]) -> list[dict[str, Any]]:
+    return [case(f"F{i:03d}", ["KZ-61", "KZ-23", "KZ-71"][i % 3], *[(k, v, r) for (k, v), r in ms],
+                 damage_kzt=1000 * (i + 1), registered_at=f"2023-0{1 + i % 9}-1{i % 10}")
+            for i, ms in enumerate(raw)]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.lists(st.lists(st.tuples(st.sampled_from(POOL), st.sampled_from(["suspect", "suspect", "victim"])),
+                             max_size=3), min_size=2, max_size=16),
+       seed=st.integers(0, 10_000), split=st.booleans())
+def test_fast_path_leaves_what_the_general_path_leaves(tmp_path_factory, raw, seed, split) -> None:
+    objs = _cases(raw)
+    random.Random(seed).shuffle(objs)
+    split_after = len(objs) // 2 if split else None
+    fast = asyncio.run(_run(_sqlite_db(tmp_path_factory.mktemp("fast")), objs, True, split_after))
+    general = asyncio.run(_run(_sqlite_db(tmp_path_factory.mktemp("general")), objs, False, split_after))
+    assert fast == general
+
+
+def _hub_scenario() -> list[dict[str, Any]]:
+    """Five two-case rings, each tied by its own card, all called from one spoofed hotline,
+    then a case that merges two rings (the hotline's count drops back) and loose cases."""
+    objs = []
+    for ring in range(5):
+        for member in range(2):
+            objs.append(case(f"H{ring}{member}", "KZ-61", ("card", CARDS[ring]), ("phone", "+7 727 330 00 00"),
+                             ("phone", f"+7 701 100 0{ring} 0{member}")))
+    objs.append(case("HX1", "KZ-23", ("card", CARDS[0]), ("card", CARDS[1])))
+    objs.append(case("HX2", "KZ-23", ("phone", "+7 701 100 00 00"), ("phone", "+7 701 100 02 01")))
+    objs.append(case("HX3", "KZ-71", ("phone", "+7 727 330 00 00")))
+    return objs
+
+
+@pytest.mark.parametrize("order", ["as_written", "reversed"])
+def test_hubs_appearing_and_vanishing_give_the_same_state(db_url: str, tmp_path, order: str) -> None:
+    objs = _hub_scenario()
+    if order == "reversed":
+        objs.reverse()
+    (tmp_path / "general").mkdir()
+    other = _sqlite_db(tmp_path / "general") if db_url.startswith("sqlite") else _pg_db()
+    fast = asyncio.run(_run(db_url, objs, True))
+    general = asyncio.run(_run(other, objs, False))
+    assert fast == general
+    hubs = [s for s in fast["stats"] if s[2]]
+    assert len(hubs) == 1  # the hotline is a hub, and it merged nothing
+
+
+async def test_the_fast_path_really_runs_and_declines_a_hub_flip(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    sessions = make_sessionmaker(engine)
+    directory = load_directory()
+    objs = _hub_scenario()
+    try:
+        async with sessions.begin() as s:  # ring 0: two cases, then a third joins by card
+            await ingest(s, [parse_case(o, directory, pepper=PEPPER.encode()) for o in objs[:1]])
+        from hq.case_store import store_cases
+
+        async with sessions.begin() as s:
+            stored = await store_cases(s, [parse_case(objs[1], directory, pepper=PEPPER.encode())])
+            (new_id,) = stored.new_case_ids
+            changed = await link_new_case(await Raw.of(s), new_id, 3)
+        assert changed is not None and len(changed) == 1  # a new multi-episode case, on the fast path
+        for o in objs[2:7]:  # rings 1 and 2, and ring 3's first case: the hotline is in 3 groups of two
+            async with sessions.begin() as s:
+                await ingest(s, [parse_case(o, directory, pepper=PEPPER.encode())])
+        async with sessions.begin() as s:  # ring 3's second case makes it 4 groups, one more than 3: a hub
+            stored = await store_cases(s, [parse_case(objs[7], directory, pepper=PEPPER.encode())])
+            (new_id,) = stored.new_case_ids
+            assert await link_new_case(await Raw.of(s), new_id, 3) is None
+            await s.rollback()
+    finally:
+        await engine.dispose()
