@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hq.linking.mec_store import INSERT_DECISION, INSERT_MEC
 from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
 from hq.rawsql import Raw, marks
@@ -69,17 +70,6 @@ _REFRESH = (  # the same totals as mec_store.refresh_aggregates, in one statemen
     "  WHERE cl.mec_id = ?) AS a "
     "WHERE multi_episode_cases.id = ?"
 )
-
-_NEW_MEC = (
-    "INSERT INTO multi_episode_cases (id, status, needs_review, size, region_count, victims, damage_kzt, "
-    "recovered_kzt, has_hub, created_at, updated_at) VALUES (?, ?, TRUE, 0, 0, 0, 0, 0, FALSE, ?, ?)"
-)
-
-_DECISION = (
-    "INSERT INTO mec_decisions (mec_id, principal_id, action, reason, payload, created_at) "
-    "VALUES (?, NULL, ?, NULL, ?, ?)"
-)
-
 
 async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] | None:
     """Link one case that has just been inserted; return the multi-episode case ids that changed.
@@ -165,15 +155,15 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
                           (mec_id, *sorted(loose)))
     decisions: list[tuple[Any, ...]] = []
     if kept is None:
-        await raw.execute(_NEW_MEC, (mec_id, MecStatus.OPEN.value, now, now))
-        decisions.append((mec_id, "engine_created", raw.json({"episodes": total}), now))
+        await raw.execute(INSERT_MEC, (mec_id, MecStatus.OPEN.value, total, now, now))
+        decisions.append((mec_id, "engine_created", None, raw.json({"episodes": total}), now))
     else:
-        decisions.append((mec_id, "engine_joined", raw.json({"case_ids": sorted(joined)}), now))
+        decisions.append((mec_id, "engine_joined", None, raw.json({"case_ids": sorted(joined)}), now))
     for gone in absorbed:
         await raw.execute("UPDATE multi_episode_cases SET status = ?, merged_into_id = ?, size = 0, updated_at = ? "
                           "WHERE id = ?", (MecStatus.DISSOLVED.value, mec_id, now, gone))
-        decisions.append((gone, "engine_dissolved", raw.json({"merged_into": mec_id}), now))
-    await raw.executemany(_DECISION, decisions)
+        decisions.append((gone, "engine_dissolved", None, raw.json({"merged_into": mec_id}), now))
+    await raw.executemany(INSERT_DECISION, decisions)
     await raw.execute(_REFRESH, (now, MecStatus.DISSOLVED.value, MecStatus.OPEN.value, LINKING_ROLE, mec_id,
                                  mec_id, mec_id))
     return {mec_id, *absorbed}

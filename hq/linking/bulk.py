@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.linking.graph import components
 from hq.linking.incremental import lock_writes
-from hq.linking.mec_store import assign_mecs, refresh_aggregates
+from hq.linking.mec_store import INSERT_MEC, INSERT_DECISION, assign_mecs, refresh_aggregates
 from hq.linking.rules import LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
-from hq.models import IdentifierStat, MecDecision, MecStatus, MultiEpisodeCase, utcnow
+from hq.models import IdentifierStat, MecStatus, utcnow
+from hq.rawsql import Raw
 
 
 def label_components(n_cases: int, case_idx: np.ndarray, node_idx: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -69,26 +70,11 @@ MENTIONS_SQL = (  # the linking rules of rules.py, as one scan
 
 async def _fetch(session: AsyncSession, sql: str) -> list[tuple]:
     """Plain tuples straight from the driver: millions of rows without per-row objects."""
-    conn = await session.connection()
-    driver = (await conn.get_raw_connection()).driver_connection
-    if conn.dialect.name == "postgresql":
-        return [tuple(r) for r in await driver.fetch(sql)]
-    async with driver.execute(sql) as cur:
-        return list(await cur.fetchall())
+    return await (await Raw.of(session)).fetch(sql)
 
 
 async def _executemany(session: AsyncSession, sql: str, rows: list[tuple]) -> None:
-    if not rows:
-        return
-    conn = await session.connection()
-    driver = (await conn.get_raw_connection()).driver_connection
-    if conn.dialect.name == "postgresql":
-        n = sql.count("?")
-        for i in range(n):
-            sql = sql.replace("?", f"${i + 1}", 1)
-        await driver.executemany(sql, rows)
-    else:
-        await driver.executemany(sql, rows)
+    await (await Raw.of(session)).executemany(sql, rows)
 
 
 def _ints(rows: list[tuple], width: int) -> np.ndarray:
@@ -144,13 +130,11 @@ async def _fresh_links(session: AsyncSession, case_ids: np.ndarray, group_ids: n
     mec_ids = [mec_of_root[r] if ok else None for r, ok in zip(labels.tolist(), multi.tolist())]
     await _executemany(session, "INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)",
                        list(zip(case_ids.tolist(), group_ids.tolist(), mec_ids)))
-    now = utcnow()
-    await session.execute(MultiEpisodeCase.__table__.insert(), [
-        {"id": mid, "status": MecStatus.OPEN.value, "needs_review": True, "size": 0, "region_count": 0,
-         "victims": 0, "damage_kzt": 0, "recovered_kzt": 0, "has_hub": False, "created_at": now, "updated_at": now}
-        for mid in mec_of_root.values()])
-    await session.execute(MecDecision.__table__.insert(), [
-        {"mec_id": mid, "principal_id": None, "action": "engine_created", "reason": "bulk linking",
-         "payload": {}, "created_at": now} for mid in mec_of_root.values()])
+    raw = await Raw.of(session)
+    now = raw.timestamp(utcnow())
+    await raw.executemany(INSERT_MEC, [(mid, MecStatus.OPEN.value, 0, now, now) for mid in mec_of_root.values()])
+    empty = raw.json({})
+    await raw.executemany(INSERT_DECISION, [(mid, "engine_created", "bulk linking", empty, now)
+                                            for mid in mec_of_root.values()])
     await refresh_aggregates(session, mec_of_root.values())
     return set(mec_of_root.values())

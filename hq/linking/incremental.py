@@ -15,15 +15,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
-from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.linking.addition import link_new_case
 from hq.linking.graph import Interner, chunks, components
 from hq.linking.mec_store import assign_mecs
 from hq.linking.rules import CORE_STRENGTH, LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
-from hq.models import CaseLink, Identifier, IdentifierStat, Mention, SplitCut, WriteLock
-from hq.rawsql import Raw
+from hq.rawsql import Raw, marks
+
 
 async def lock_writes(session: AsyncSession) -> None:
     """Take the write lock: the first statement of every case-writing transaction."""
@@ -32,23 +31,30 @@ async def lock_writes(session: AsyncSession) -> None:
 
 Edge = tuple[int, int, int, str]  # case_id, identifier_id, split tag, strength
 
+_LINKABLE = ", ".join(f"'{v}'" for v in LINKABLE_STRENGTHS)
+
+
+def _edges_sql(column: str, n: int, *, linkable_only: bool, with_hub: bool) -> str:
+    """Suspect mentions (case, identifier, split tag, strength[, hub]) where `column` is in a list."""
+    hub = ", COALESCE(st.hub, FALSE)" if with_hub else ""
+    return (
+        f"SELECT m.case_id, m.identifier_id, COALESCE(sc.tag, 0), i.strength{hub} FROM mentions m "
+        "JOIN identifiers i ON i.id = m.identifier_id "
+        "LEFT JOIN split_cuts sc ON sc.case_id = m.case_id AND sc.identifier_id = m.identifier_id "
+        + ("LEFT JOIN identifier_stats st ON st.identifier_id = m.identifier_id " if with_hub else "")
+        + f"WHERE m.{column} IN ({marks(n)}) AND m.role = '{LINKING_ROLE}' AND i.excluded = FALSE"
+        + (f" AND i.strength IN ({_LINKABLE})" if linkable_only else "")
+    )
+
 
 async def edges_of_cases(session: AsyncSession, case_ids: Iterable[int],
-                             hubs: dict[int, bool] | None = None) -> list[Edge]:
+                         hubs: dict[int, bool] | None = None) -> list[Edge]:
     """Linking edges of these cases; fills `hubs` with the phones' current hub flags."""
+    raw = await Raw.of(session)
     out: list[Edge] = []
     for chunk in chunks(case_ids):
-        rows = await session.execute(
-            select(Mention.case_id, Mention.identifier_id, func.coalesce(SplitCut.tag, 0), Identifier.strength,
-                   IdentifierStat.hub)
-            .join(Identifier, Identifier.id == Mention.identifier_id)
-            .outerjoin(SplitCut, and_(SplitCut.case_id == Mention.case_id,
-                                      SplitCut.identifier_id == Mention.identifier_id))
-            .outerjoin(IdentifierStat, IdentifierStat.identifier_id == Mention.identifier_id)
-            .where(Mention.case_id.in_(chunk), Mention.role == LINKING_ROLE,
-                   Identifier.excluded.is_(False), Identifier.strength.in_(LINKABLE_STRENGTHS))
-        )
-        for c, i, t, s, hub in rows:
+        for c, i, t, s, hub in await raw.fetch(_edges_sql("case_id", len(chunk), linkable_only=True,
+                                                          with_hub=True), chunk):
             out.append((int(c), int(i), int(t), s))
             if hubs is not None and s == PHONE_STRENGTH:
                 hubs[int(i)] = bool(hub)
@@ -56,50 +62,42 @@ async def edges_of_cases(session: AsyncSession, case_ids: Iterable[int],
 
 
 async def _mentions_of_identifiers(session: AsyncSession, ident_ids: Iterable[int]) -> list[Edge]:
+    raw = await Raw.of(session)
     out: list[Edge] = []
     for chunk in chunks(ident_ids):
-        rows = await session.execute(
-            select(Mention.case_id, Mention.identifier_id, func.coalesce(SplitCut.tag, 0), Identifier.strength)
-            .join(Identifier, Identifier.id == Mention.identifier_id)
-            .outerjoin(SplitCut, and_(SplitCut.case_id == Mention.case_id,
-                                      SplitCut.identifier_id == Mention.identifier_id))
-            .where(Mention.identifier_id.in_(chunk), Mention.role == LINKING_ROLE,
-                   Identifier.excluded.is_(False))
-        )
+        rows = await raw.fetch(_edges_sql("identifier_id", len(chunk), linkable_only=False, with_hub=False), chunk)
         out.extend((int(c), int(i), int(t), s) for c, i, t, s in rows)
     return out
 
 
 async def _mentions_of_identifiers_any(session: AsyncSession, ident_ids: set[int]) -> list[Edge]:
     """Suspect mentions of these identifiers whether excluded or not (for exclude/restore)."""
+    raw = await Raw.of(session)
     out: list[Edge] = []
     for chunk in chunks(ident_ids):
-        rows = await session.execute(
-            select(Mention.case_id, Mention.identifier_id).where(
-                Mention.identifier_id.in_(chunk), Mention.role == LINKING_ROLE)
-        )
+        rows = await raw.fetch(f"SELECT case_id, identifier_id FROM mentions WHERE identifier_id IN "
+                               f"({marks(len(chunk))}) AND role = '{LINKING_ROLE}'", chunk)
         out.extend((int(c), int(i), 0, "") for c, i in rows)
     return out
 
 
-async def _phones_among(session: AsyncSession, ident_ids: set[int]) -> set[int]:
+async def _ids_where(session: AsyncSession, sql: str, values: Iterable[int]) -> set[int]:
+    """First column of `sql` (with one `{}` for an IN list) over chunks of `values`."""
+    raw = await Raw.of(session)
     out: set[int] = set()
-    for chunk in chunks(ident_ids):
-        rows = await session.execute(
-            select(Identifier.id).where(Identifier.id.in_(chunk), Identifier.strength == PHONE_STRENGTH))
-        out.update(int(i) for i in rows.scalars())
+    for chunk in chunks(values):
+        out.update(int(r[0]) for r in await raw.fetch(sql.format(marks(len(chunk))), chunk))
     return out
 
 
+async def _phones_among(session: AsyncSession, ident_ids: set[int]) -> set[int]:
+    return await _ids_where(
+        session, f"SELECT id FROM identifiers WHERE id IN ({{}}) AND strength = '{PHONE_STRENGTH}'", ident_ids)
+
+
 async def hub_ids(session: AsyncSession, ident_ids: Iterable[int]) -> set[int]:
-    hubs: set[int] = set()
-    for chunk in chunks(ident_ids):
-        rows = await session.execute(
-            select(IdentifierStat.identifier_id).where(IdentifierStat.identifier_id.in_(chunk),
-                                                       IdentifierStat.hub.is_(True))
-        )
-        hubs.update(int(r) for r in rows.scalars())
-    return hubs
+    return await _ids_where(
+        session, "SELECT identifier_id FROM identifier_stats WHERE identifier_id IN ({}) AND hub = TRUE", ident_ids)
 
 
 class EdgeCache:
@@ -186,30 +184,25 @@ def label_cases(cases: set[int], edges: list[Edge]) -> dict[int, int]:
 
 
 async def _old_links(session: AsyncSession, case_ids: Iterable[int]) -> dict[int, tuple[int, int | None]]:
+    raw = await Raw.of(session)
     out: dict[int, tuple[int, int | None]] = {}
     for chunk in chunks(case_ids):
-        for cid, gid, mid in await session.execute(
-            select(CaseLink.case_id, CaseLink.group_id, CaseLink.mec_id).where(CaseLink.case_id.in_(chunk))
-        ):
+        for cid, gid, mid in await raw.fetch(
+                f"SELECT case_id, group_id, mec_id FROM case_links WHERE case_id IN ({marks(len(chunk))})", chunk):
             out[int(cid)] = (int(gid), None if mid is None else int(mid))
     return out
 
 
-async def _cases_with(session: AsyncSession, column, values: Iterable[int]) -> set[int]:  # type: ignore[no-untyped-def]
-    out: set[int] = set()
-    for chunk in chunks(values):
-        out.update(int(c) for c in (await session.execute(select(CaseLink.case_id).where(column.in_(chunk)))).scalars())
-    return out
+async def _cases_with(session: AsyncSession, column: str, values: Iterable[int]) -> set[int]:
+    return await _ids_where(session, f"SELECT case_id FROM case_links WHERE {column} IN ({{}})", values)
 
 
 async def _upsert_groups(session: AsyncSession, groups: dict[int, int], old: dict[int, tuple[int, int | None]]) -> None:
-    new_rows = [{"case_id": c, "group_id": g, "mec_id": None} for c, g in groups.items() if c not in old]
-    if new_rows:
-        await session.execute(CaseLink.__table__.insert(), new_rows)
-    moves = [{"cid": c, "gid": g} for c, g in groups.items() if c in old and old[c][0] != g]
-    if moves:
-        t = CaseLink.__table__
-        await session.execute(t.update().where(t.c.case_id == bindparam("cid")).values(group_id=bindparam("gid")), moves)
+    raw = await Raw.of(session)
+    await raw.executemany("INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, NULL)",
+                          [(c, g) for c, g in sorted(groups.items()) if c not in old])
+    await raw.executemany("UPDATE case_links SET group_id = ? WHERE case_id = ?",
+                          [(g, c) for c, g in sorted(groups.items()) if c in old and old[c][0] != g])
 
 
 async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshold: int) -> set[int]:
@@ -222,52 +215,34 @@ async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshol
     phone_ids = set(phone_ids)
     if not phone_ids:
         return set()
-    pairs: set[tuple[int, int]] = set()
-    for chunk in chunks(phone_ids):
-        rows = await session.execute(
-            select(Mention.identifier_id, CaseLink.group_id).distinct()
-            .join(CaseLink, CaseLink.case_id == Mention.case_id)
-            .where(Mention.identifier_id.in_(chunk), Mention.role == LINKING_ROLE)
-        )
-        pairs.update((int(i), int(g)) for i, g in rows)
-    sizes: dict[int, int] = {}
-    for chunk in chunks({g for _, g in pairs}):
-        rows = await session.execute(
-            select(CaseLink.group_id, func.count()).where(CaseLink.group_id.in_(chunk)).group_by(CaseLink.group_id)
-        )
-        sizes.update({int(g): int(n) for g, n in rows})
+    raw = await Raw.of(session)
     counts: dict[int, int] = {}
-    for ident, group in pairs:
-        if sizes.get(group, 0) >= 2:
-            counts[ident] = counts.get(ident, 0) + 1
     existing: dict[int, tuple[int, bool]] = {}
     for chunk in chunks(phone_ids):
-        for i, n, hub in await session.execute(
-            select(IdentifierStat.identifier_id, IdentifierStat.group_count, IdentifierStat.hub)
-            .where(IdentifierStat.identifier_id.in_(chunk))
-        ):
+        # Per phone: the distinct groups of two or more cases among the cases that use it.
+        for ident, n in await raw.fetch(
+                "SELECT p.identifier_id, COUNT(*) FROM (SELECT DISTINCT m.identifier_id, l.group_id "
+                "  FROM mentions m JOIN case_links l ON l.case_id = m.case_id "
+                f"  WHERE m.identifier_id IN ({marks(len(chunk))}) AND m.role = '{LINKING_ROLE}') p "
+                "WHERE (SELECT COUNT(*) FROM case_links g WHERE g.group_id = p.group_id) >= 2 "
+                "GROUP BY p.identifier_id", chunk):
+            counts[int(ident)] = int(n)
+        for i, n, hub in await raw.fetch(
+                f"SELECT identifier_id, group_count, hub FROM identifier_stats WHERE identifier_id IN "
+                f"({marks(len(chunk))})", chunk):
             existing[int(i)] = (int(n), bool(hub))
     flipped: set[int] = set()
-    inserts = []
-    changes = []
-    for pid in phone_ids:
+    writes = []
+    for pid in sorted(phone_ids):
         n = counts.get(pid, 0)
         hub = n > threshold
-        if pid not in existing:
-            inserts.append({"identifier_id": pid, "group_count": n, "hub": hub})
-            if hub:
+        if existing.get(pid) != (n, hub):
+            writes.append((pid, n, hub))
+            if existing.get(pid, (0, False))[1] != hub:
                 flipped.add(pid)
-        elif existing[pid] != (n, hub):
-            changes.append({"pid": pid, "n": n, "hub": hub})
-            if existing[pid][1] != hub:
-                flipped.add(pid)
-    if inserts:
-        await session.execute(IdentifierStat.__table__.insert(), inserts)
-    if changes:
-        t = IdentifierStat.__table__
-        await session.execute(
-            t.update().where(t.c.identifier_id == bindparam("pid")).values(group_count=bindparam("n"), hub=bindparam("hub")),
-            changes)
+    await raw.executemany(
+        "INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?) "
+        "ON CONFLICT (identifier_id) DO UPDATE SET group_count = excluded.group_count, hub = excluded.hub", writes)
     return flipped
 
 
@@ -293,7 +268,7 @@ async def relink(session: AsyncSession, seed_cases: Iterable[int], touched_ident
 
     # Level 1: core groups from strong, non-phone evidence.
     old = await links.get(seeds)
-    start = seeds | await _cases_with(session, CaseLink.group_id, {g for g, _ in old.values()})
+    start = seeds | await _cases_with(session, "group_id", {g for g, _ in old.values()})
     region1, edges1 = await _walk(cache, start, with_phones=False)
     groups = label_cases(region1, [e for e in edges1 if e[3] == CORE_STRENGTH])
     await _upsert_groups(session, groups, await links.get(region1))
@@ -310,7 +285,7 @@ async def relink(session: AsyncSession, seed_cases: Iterable[int], touched_ident
     if flipped:
         start2 |= {e[0] for e in await cache.of_identifiers(flipped)}
     old2 = await links.get(start2)
-    start2 |= await _cases_with(session, CaseLink.mec_id, {m for _, m in old2.values() if m is not None})
+    start2 |= await _cases_with(session, "mec_id", {m for _, m in old2.values() if m is not None})
     region2, edges2 = await _walk(cache, start2, with_phones=True)
     labels = label_cases(region2, edges2)
     return await assign_mecs(session, labels, await links.get(region2))

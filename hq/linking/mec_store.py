@@ -10,22 +10,12 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.linking.graph import chunks
 from hq.linking.rules import LINKING_ROLE
-from hq.models import (
-    Case,
-    CaseLink,
-    IdentifierStat,
-    MecDecision,
-    MecStatus,
-    Mention,
-    MultiEpisodeCase,
-    Victim,
-    utcnow,
-)
+from hq.models import MecStatus, utcnow
+from hq.rawsql import Raw, marks
 
 def plan_identities(
     labels: dict[int, int], old_mec: dict[int, int | None]
@@ -54,12 +44,21 @@ def plan_identities(
     return kept, multi
 
 
-async def _next_ids(session: AsyncSession, k: int) -> list[int]:
+async def _next_ids(raw: Raw, k: int) -> list[int]:
     """Ids for k new multi-episode cases. Callers hold the write lock, so max()+1 is safe."""
     if k == 0:
         return []
-    top = (await session.execute(select(func.max(MultiEpisodeCase.id)))).scalar_one() or 0
+    top = int((await raw.fetch("SELECT COALESCE(MAX(id), 0) FROM multi_episode_cases"))[0][0])
     return list(range(top + 1, top + 1 + k))
+
+
+INSERT_MEC = (
+    "INSERT INTO multi_episode_cases (id, status, needs_review, size, region_count, victims, damage_kzt, "
+    "recovered_kzt, has_hub, created_at, updated_at) VALUES (?, ?, TRUE, ?, 0, 0, 0, 0, FALSE, ?, ?)"
+)
+INSERT_DECISION = (
+    "INSERT INTO mec_decisions (mec_id, principal_id, action, reason, payload, created_at) VALUES (?, NULL, ?, ?, ?, ?)"
+)
 
 
 async def assign_mecs(
@@ -70,40 +69,32 @@ async def assign_mecs(
     Set-oriented: a constant number of statements whatever the number of components, so
     the bulk path (thousands of components) and the incremental path share this code.
     """
+    raw = await Raw.of(session)
     old_mec = {c: m for c, (_, m) in old_links.items()}
     kept, multi = plan_identities(labels, old_mec)
-    now = utcnow()
-    fresh = iter(await _next_ids(session, sum(1 for m in kept.values() if m is None)))
+    now = raw.timestamp(utcnow())
+    fresh = iter(await _next_ids(raw, sum(1 for m in kept.values() if m is None)))
     new_mec: dict[int, int | None] = {c: None for c in labels}
-    created: list[dict[str, object]] = []
-    decisions: list[dict[str, object]] = []
+    created: list[tuple[object, ...]] = []
+    decisions: list[tuple[object, ...]] = []
     grown: list[int] = []
     for label in sorted(multi):
         cs = multi[label]
         mec_id = kept[label]
         if mec_id is None:
             mec_id = next(fresh)
-            created.append({"id": mec_id, "status": MecStatus.OPEN.value, "needs_review": True, "size": len(cs),
-                            "region_count": 0, "victims": 0, "damage_kzt": 0, "recovered_kzt": 0,
-                            "has_hub": False, "created_at": now, "updated_at": now})
-            decisions.append({"mec_id": mec_id, "principal_id": None, "action": "engine_created",
-                              "reason": None, "payload": {"episodes": len(cs)}, "created_at": now})
+            created.append((mec_id, MecStatus.OPEN.value, len(cs), now, now))
+            decisions.append((mec_id, "engine_created", None, raw.json({"episodes": len(cs)}), now))
         else:
             joined = [c for c in cs if old_mec.get(c) != mec_id]
             if joined:
                 grown.append(mec_id)
-                decisions.append({"mec_id": mec_id, "principal_id": None, "action": "engine_joined",
-                                  "reason": None, "payload": {"case_ids": joined}, "created_at": now})
+                decisions.append((mec_id, "engine_joined", None, raw.json({"case_ids": joined}), now))
         for c in cs:
             new_mec[c] = mec_id
-    if created:
-        await session.execute(MultiEpisodeCase.__table__.insert(), created)
-
-    moves = [{"cid": c, "mid": m} for c, m in new_mec.items() if old_mec.get(c) != m]
-    if moves:
-        t = CaseLink.__table__
-        await session.execute(
-            t.update().where(t.c.case_id == bindparam("cid")).values(mec_id=bindparam("mid")), moves)
+    await raw.executemany(INSERT_MEC, created)
+    await raw.executemany("UPDATE case_links SET mec_id = ? WHERE case_id = ?",
+                          [(m, c) for c, m in new_mec.items() if old_mec.get(c) != m])
 
     old_ids = {m for m in old_mec.values() if m is not None}
     live_ids = {m for m in new_mec.values() if m is not None}
@@ -112,20 +103,14 @@ async def assign_mecs(
     for mec_id in sorted(gone):
         successors = Counter(new_mec[c] for c, m in old_mec.items() if m == mec_id and new_mec[c] is not None)
         into = min(successors, key=lambda k: (-successors[k], k)) if successors else None
-        dissolved.append({"mid": mec_id, "into": into})
-        decisions.append({"mec_id": mec_id, "principal_id": None, "action": "engine_dissolved",
-                          "reason": None, "payload": {"merged_into": into}, "created_at": now})
-    if dissolved:
-        t = MultiEpisodeCase.__table__
-        await session.execute(
-            t.update().where(t.c.id == bindparam("mid")).values(
-                status=MecStatus.DISSOLVED.value, merged_into_id=bindparam("into"), size=0, updated_at=now),
-            dissolved)
-    if grown:
-        await session.execute(
-            update(MultiEpisodeCase).where(MultiEpisodeCase.id.in_(sorted(grown))).values(needs_review=True))
-    if decisions:
-        await session.execute(MecDecision.__table__.insert(), decisions)
+        dissolved.append((MecStatus.DISSOLVED.value, into, now, mec_id))
+        decisions.append((mec_id, "engine_dissolved", None, raw.json({"merged_into": into}), now))
+    await raw.executemany("UPDATE multi_episode_cases SET status = ?, merged_into_id = ?, size = 0, updated_at = ? "
+                          "WHERE id = ?", dissolved)
+    for chunk in chunks(grown):
+        await raw.execute(f"UPDATE multi_episode_cases SET needs_review = TRUE WHERE id IN ({marks(len(chunk))})",
+                          chunk)
+    await raw.executemany(INSERT_DECISION, decisions)
     changed = {m for c, m in new_mec.items() if old_mec.get(c) != m and m is not None}
     changed |= {old_mec[c] for c in new_mec if old_mec.get(c) is not None and old_mec[c] != new_mec[c]}
     changed -= gone
@@ -133,51 +118,51 @@ async def assign_mecs(
     return changed | gone
 
 
-async def refresh_aggregates(session: AsyncSession, mec_ids: Iterable[int]) -> None:
-    """Recompute multi-episode totals: one aggregate query and one executemany per chunk."""
-    now = utcnow()
-    t = MultiEpisodeCase.__table__
-    stmt = t.update().where(t.c.id == bindparam("mid")).values(
-        size=bindparam("size"), region_count=bindparam("regions"), victims=bindparam("victims"),
-        damage_kzt=bindparam("damage"), recovered_kzt=bindparam("recovered"), first_date=bindparam("first"),
-        last_date=bindparam("last"), has_hub=bindparam("hub"), updated_at=now,
-        status=case((t.c.status == MecStatus.DISSOLVED.value, MecStatus.OPEN.value), else_=t.c.status),
-        merged_into_id=None,
+def _totals_sql(where: str) -> str:
+    """Per multi-episode case: size, regions, victims, damage, recovered, first and last dates."""
+    return (
+        "SELECT cl.mec_id, COUNT(c.id), COUNT(DISTINCT c.region_code), "
+        "COUNT(DISTINCT COALESCE(v.iin, CAST(c.id AS VARCHAR(12)))), COALESCE(SUM(c.damage_kzt), 0), "
+        "COALESCE(SUM(c.recovered_kzt), 0), MIN(c.registered_at), MAX(c.registered_at) "
+        "FROM case_links cl JOIN cases c ON c.id = cl.case_id LEFT JOIN victims v ON v.case_id = c.id "
+        f"WHERE {where} GROUP BY cl.mec_id"
     )
+
+
+def _hub_sql(where: str) -> str:
+    """The multi-episode cases with a hub among their suspect-side identifiers."""
+    return (
+        "SELECT DISTINCT cl.mec_id FROM case_links cl "
+        f"JOIN mentions m ON m.case_id = cl.case_id AND m.role = '{LINKING_ROLE}' "
+        "JOIN identifier_stats s ON s.identifier_id = m.identifier_id AND s.hub = TRUE "
+        f"WHERE {where}"
+    )
+
+
+_UPDATE_TOTALS = (
+    "UPDATE multi_episode_cases SET size = ?, region_count = ?, victims = ?, damage_kzt = ?, recovered_kzt = ?, "
+    "first_date = ?, last_date = ?, has_hub = ?, updated_at = ?, "
+    f"status = CASE WHEN status = '{MecStatus.DISSOLVED.value}' THEN '{MecStatus.OPEN.value}' ELSE status END, "
+    "merged_into_id = NULL WHERE id = ?"
+)
+
+
+async def refresh_aggregates(session: AsyncSession, mec_ids: Iterable[int]) -> None:
+    """Recompute multi-episode totals: two aggregate queries and one executemany per chunk."""
+    raw = await Raw.of(session)
+    now = raw.timestamp(utcnow())
     wanted = set(mec_ids)
     # Many ids (a bulk relink): one pass over all links beats thousands of IN (…) lists.
     pieces: Iterable[list[int] | None] = [None] if len(wanted) > 20_000 else chunks(wanted)
     for chunk in pieces:
-        victim_key = func.coalesce(Victim.iin, func.cast(Case.id, Victim.iin.type))
-        in_chunk = CaseLink.mec_id.is_not(None) if chunk is None else CaseLink.mec_id.in_(chunk)
-        rows = await session.execute(
-            select(
-                CaseLink.mec_id, func.count(Case.id), func.count(func.distinct(Case.region_code)),
-                func.count(func.distinct(victim_key)), func.sum(Case.damage_kzt), func.sum(Case.recovered_kzt),
-                func.min(Case.registered_at), func.max(Case.registered_at),
-            )
-            .join(Case, Case.id == CaseLink.case_id)
-            .outerjoin(Victim, Victim.case_id == Case.id)
-            .where(in_chunk)
-            .group_by(CaseLink.mec_id)
-        )
-        hub_rows = await session.execute(
-            select(func.distinct(CaseLink.mec_id))
-            .join(Mention, and_(Mention.case_id == CaseLink.case_id, Mention.role == LINKING_ROLE))
-            .join(IdentifierStat, and_(IdentifierStat.identifier_id == Mention.identifier_id,
-                                       IdentifierStat.hub.is_(True)))
-            .where(in_chunk)
-        )
-        with_hub = {int(m) for m in hub_rows.scalars()}
-        params = [
-            {"mid": int(m), "size": size, "regions": regions, "victims": victims, "damage": damage or 0,
-             "recovered": recovered or 0, "first": first, "last": last, "hub": int(m) in with_hub}
-            for m, size, regions, victims, damage, recovered, first, last in rows if int(m) in wanted
-        ]
-        if params:
-            await session.execute(stmt, params)
-        empty = (wanted if chunk is None else set(chunk)) - {p["mid"] for p in params}
+        where = "cl.mec_id IS NOT NULL" if chunk is None else f"cl.mec_id IN ({marks(len(chunk))})"
+        params = () if chunk is None else chunk
+        rows = await raw.fetch(_totals_sql(where), params)
+        with_hub = {int(m) for (m,) in await raw.fetch(_hub_sql(where), params)}
+        updates = [(size, regions, victims, damage, recovered, first, last, int(m) in with_hub, now, int(m))
+                   for m, size, regions, victims, damage, recovered, first, last in rows if int(m) in wanted]
+        await raw.executemany(_UPDATE_TOTALS, updates)
+        empty = sorted((wanted if chunk is None else set(chunk)) - {u[-1] for u in updates})
         for gone in chunks(empty):
-            await session.execute(
-                update(MultiEpisodeCase).where(MultiEpisodeCase.id.in_(gone))
-                .values(size=0, status=MecStatus.DISSOLVED.value, updated_at=now))
+            await raw.execute(f"UPDATE multi_episode_cases SET size = 0, status = ?, updated_at = ? "
+                              f"WHERE id IN ({marks(len(gone))})", (MecStatus.DISSOLVED.value, now, *gone))
