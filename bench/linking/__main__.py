@@ -5,7 +5,8 @@
 Steps, each timed: validate+normalise (parse_case, 2 worker processes), persist (DBAPI
 bulk inserts / COPY), link (hq.linking.bulk.full_relink), and the component step alone
 (hq.linking.bulk.compute) next to scipy's connected_components on the same edges, the
-floor to compare with. Then incremental linking of single new cases (p50/p99).
+floor to compare with. Then incremental linking of single new cases (p50/p99), set up as
+the server runs (background WAL checkpoints, frozen start-up objects), after 5 warm-up cases.
 Prints the machine it ran on. Generation of the synthetic data is not counted.
 """
 
