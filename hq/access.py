@@ -10,10 +10,11 @@ Every query over cases goes through `case_scope`, and every write through
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.auth import Caller
-from hq.models import Case, Role
+from hq.models import Case, CaseLink, Role
 
 
 class Forbidden(PermissionError):
@@ -35,6 +36,17 @@ def can_read_case_region(caller: Caller, region_code: str) -> bool:
     if caller.role in (Role.HQ_ANALYST, Role.ADMIN, Role.PROSECUTOR):
         return True
     return caller.role is Role.REGIONAL_OFFICER and caller.region_code == region_code
+
+
+async def case_in_scope(session: AsyncSession, caller: Caller, number: str) -> tuple[int, int | None] | None:
+    """(case id, multi-episode case id) of the case registered as `number`, or None when
+    there is none the caller may read: a case out of scope looks exactly like a missing one."""
+    row = (await session.execute(
+        select(Case.id, Case.region_code, CaseLink.mec_id).outerjoin(CaseLink, CaseLink.case_id == Case.id)
+        .where(Case.registration_number == number))).first()
+    if row is None or not can_read_case_region(caller, row.region_code):
+        return None
+    return int(row.id), None if row.mec_id is None else int(row.mec_id)
 
 
 def require_case_write(caller: Caller, region_code: str) -> None:

@@ -11,7 +11,6 @@ the ordinary import. A kill before the commit leaves nothing; re-running finishe
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import itertools
 import json
 import time
@@ -31,7 +30,8 @@ from hq.importer import ImportReport, LineError
 from hq.ingest import ingest
 from hq.linking.bulk import full_relink
 from hq.linking.incremental import lock_writes
-from hq.models import Case, Identifier
+from hq.models import Case, Identifier, utcnow
+from hq.rawsql import Raw, marks
 
 CHUNK_LINES = 5000
 
@@ -138,8 +138,7 @@ async def _existing_idents(session: AsyncSession) -> dict[tuple[str, str], int]:
 
 
 def _rows(records: list[Compact], first_case: int, first_mention: int, first_victim: int,
-          idents: dict[tuple[str, str], int], first_ident: int) -> tuple[list, list, list, list]:
-    now = dt.datetime.now(dt.timezone.utc)
+          idents: dict[tuple[str, str], int], first_ident: int, now: Any) -> tuple[list, list, list, list]:
     new_idents, cases, victims, mentions = [], [], [], []
     next_ident = first_ident
     for offset, r in enumerate(records):
@@ -158,17 +157,13 @@ def _rows(records: list[Compact], first_case: int, first_mention: int, first_vic
     return new_idents, cases, victims, mentions
 
 
-async def _write(session: AsyncSession, table: str, cols: list[str], rows: list[tuple]) -> None:
+async def _write(raw: Raw, table: str, cols: list[str], rows: list[tuple]) -> None:
     if not rows:
         return
-    conn = await session.connection()
-    raw = await conn.get_raw_connection()
-    driver = raw.driver_connection  # aiosqlite.Connection or asyncpg.Connection
-    if conn.dialect.name == "postgresql":
-        await driver.copy_records_to_table(table, records=rows, columns=cols)
+    if raw.postgres:
+        await raw.driver.copy_records_to_table(table, records=rows, columns=cols)
     else:
-        marks = ", ".join("?" for _ in cols)
-        await driver.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows)
+        await raw.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks(len(cols))})", rows)
 
 
 SECONDARY_INDEXES = {  # plain (non-unique) indexes on the bulk-loaded tables
@@ -218,6 +213,7 @@ async def bulk_import(
     try:
         async with sessions.begin() as s:
             await lock_writes(s)
+            raw = await Raw.of(s)
             if s.bind is not None and s.bind.dialect.name == "sqlite":
                 await s.execute(text("PRAGMA cache_size = -1000000"))  # 1 GB: index inserts stay in memory
             existing = {r for (r,) in await s.execute(select(Case.registration_number))}
@@ -236,14 +232,15 @@ async def bulk_import(
                         fresh.append(rec)
                 tw = clock()
                 new_idents, cases, victims, mentions = _rows(
-                    fresh, ids["cases"], ids["mentions"], ids["victims"], idents, ids["identifiers"])
+                    fresh, ids["cases"], ids["mentions"], ids["victims"], idents, ids["identifiers"],
+                    raw.timestamp(utcnow()))
                 for table, rows in (("cases", cases), ("mentions", mentions), ("victims", victims),
                                     ("identifiers", new_idents)):
                     ids[table] += len(rows)
-                await _write(s, "identifiers", IDENT_COLS, new_idents)
-                await _write(s, "cases", CASE_COLS, cases)
-                await _write(s, "victims", VICTIM_COLS, victims)
-                await _write(s, "mentions", MENTION_COLS, mentions)
+                await _write(raw, "identifiers", IDENT_COLS, new_idents)
+                await _write(raw, "cases", CASE_COLS, cases)
+                await _write(raw, "victims", VICTIM_COLS, victims)
+                await _write(raw, "mentions", MENTION_COLS, mentions)
                 writing += clock() - tw
                 n_mentions += len(mentions)
                 report.inserted += len(cases)

@@ -38,6 +38,13 @@ def marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
+@lru_cache(maxsize=8)
+def _processors(dialect: Dialect) -> tuple[Any, Any, Any]:
+    """(timestamp, date, JSON) bind processors: built once per engine's dialect, not per call."""
+    return tuple(t.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[return-value]
+                 for t in (DateTime(timezone=True), Date(), JSON()))
+
+
 class Raw:
     """The session's DBAPI connection with three calls: fetch, execute, executemany."""
 
@@ -45,9 +52,7 @@ class Raw:
         self.driver = driver
         self.dialect = dialect
         self.postgres = dialect.name == "postgresql"
-        self._ts = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
-        self._json = JSON().dialect_impl(dialect).bind_processor(dialect)
-        self._date = Date().dialect_impl(dialect).bind_processor(dialect)
+        self._ts, self._date, self._json = _processors(dialect)
 
     @classmethod
     async def of(cls, session: AsyncSession) -> Raw:

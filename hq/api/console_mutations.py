@@ -7,11 +7,12 @@ After commit, changed multi-episode cases are announced to live subscribers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import NoReturn, Optional
 
 import strawberry
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.api.console_types import IdentifierDecisionResult, MultiEpisodeCaseType, SplitResult
 from hq.api.context import Context
@@ -72,28 +73,33 @@ async def _one(ctx: Context, mec_id: int) -> MultiEpisodeCaseType:
     return MultiEpisodeCaseType.from_row(row, view, scope)
 
 
-async def confirm_mec(info: Info, id: int, reason: Optional[str] = None) -> MultiEpisodeCaseType:
+async def _decide_one(info: Info, field: str, id: int, act: Callable[[AsyncSession, int], Awaitable[object]],
+                      *, announce_after: bool = True) -> MultiEpisodeCaseType:
+    """A decision about one multi-episode case: deciders only, one transaction, coded errors, the case back.
+
+    `act(session, principal_id)` runs after the role check, so a caller who may not decide
+    hears FORBIDDEN before any complaint about the input.
+    """
     ctx = info.context
-    who = require_decider(ctx, "confirmMultiEpisodeCase")
+    who = require_decider(ctx, field)
     try:
         async with ctx.sessions.begin() as s:
-            await decisions.confirm(s, id, who, reason)
+            await act(s, who)
     except DecisionError as exc:
         api_error(exc)
-    await announce(ctx, [id])
+    if announce_after:
+        await announce(ctx, [id])
     return await _one(ctx, id)
+
+
+async def confirm_mec(info: Info, id: int, reason: Optional[str] = None) -> MultiEpisodeCaseType:
+    return await _decide_one(info, "confirmMultiEpisodeCase", id,
+                             lambda s, who: decisions.confirm(s, id, who, reason))
 
 
 async def reject_mec(info: Info, id: int, reason: str) -> MultiEpisodeCaseType:
-    ctx = info.context
-    who = require_decider(ctx, "rejectMultiEpisodeCase")
-    why = need_reason(reason)
-    try:
-        async with ctx.sessions.begin() as s:
-            await decisions.reject(s, id, who, why)
-    except DecisionError as exc:
-        api_error(exc)
-    return await _one(ctx, id)
+    return await _decide_one(info, "rejectMultiEpisodeCase", id,
+                             lambda s, who: decisions.reject(s, id, who, need_reason(reason)), announce_after=False)
 
 
 async def split_mec(info: Info, id: int, case_ids: list[str], reason: str) -> SplitResult:
@@ -152,26 +158,13 @@ async def restore_identifier(info: Info, kind: str, value: str, reason: str) -> 
 
 
 async def set_lead_region(info: Info, id: int, unit: str, reason: Optional[str] = None) -> MultiEpisodeCaseType:
-    ctx = info.context
-    who = require_decider(ctx, "setLeadRegion")
-    try:
-        async with ctx.sessions.begin() as s:
-            await actions.set_lead(s, ctx.services.directory, id, unit, reason, who)
-    except DecisionError as exc:
-        api_error(exc)
-    await announce(ctx, [id])
-    return await _one(ctx, id)
+    return await _decide_one(info, "setLeadRegion", id,
+                             lambda s, who: actions.set_lead(s, info.context.services.directory, id, unit, reason, who))
 
 
 async def add_note(info: Info, id: int, text: str) -> MultiEpisodeCaseType:
-    ctx = info.context
-    who = require_decider(ctx, "addNote")
-    try:
-        async with ctx.sessions.begin() as s:
-            await actions.add_note(s, id, text, who)
-    except DecisionError as exc:
-        api_error(exc)
-    return await _one(ctx, id)
+    return await _decide_one(info, "addNote", id, lambda s, who: actions.add_note(s, id, text, who),
+                             announce_after=False)
 
 
 async def request_split(info: Info, id: int, reason: str, case_ids: Optional[list[str]] = None) -> MultiEpisodeCaseType:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.access import Forbidden, can_read_case_region
+from hq.access import Forbidden, can_read_case_region, case_in_scope
 from hq.auth import Caller
 from hq.identifiers import IdentifierError, get_kind, normalise
 from hq.liaison import access, deadlines, feed
@@ -228,11 +228,10 @@ async def _subject(session: AsyncSession, caller: Caller, spec: NewRequest,
         raise LiaisonError("caseRegistrationNumber", "give exactly one of caseRegistrationNumber or multiEpisodeCaseId")
     if spec.case_number is not None:
         number = spec.case_number.strip()
-        row = (await session.execute(select(Case.id, Case.region_code).where(Case.registration_number == number))).first()
-        if row is None or not can_read_case_region(caller, row.region_code):
+        found = await case_in_scope(session, caller, number)
+        if found is None:
             raise LiaisonError("caseRegistrationNumber", f"no case {number} in your scope")
-        link = (await session.execute(select(CaseLink.mec_id).where(CaseLink.case_id == row.id))).scalar_one_or_none()
-        return int(row.id), number, link
+        return found[0], number, found[1]
     members = (await session.execute(
         select(Case.id, Case.registration_number, Case.region_code).join(CaseLink, CaseLink.case_id == Case.id)
         .where(CaseLink.mec_id == spec.mec_id).order_by(Case.registered_at, Case.id)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hq.linking.mec_store import INSERT_DECISION, INSERT_MEC
+from hq.linking.mec_store import DISSOLVE_MEC, INSERT_DECISION, INSERT_MEC, next_mec_ids, refresh_aggregates
 from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
 from hq.rawsql import Raw, marks
@@ -52,23 +52,9 @@ def _group_phones(n: int) -> str:
     )
 
 
-_UPSERT_STAT = (
+UPSERT_PHONE_STAT = (  # also what incremental.refresh_hubs writes
     "INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?) "
     "ON CONFLICT (identifier_id) DO UPDATE SET group_count = excluded.group_count, hub = excluded.hub"
-)
-
-_REFRESH = (  # the same totals as mec_store.refresh_aggregates, in one statement
-    "UPDATE multi_episode_cases SET size = a.n, region_count = a.r, victims = a.v, damage_kzt = a.d, "
-    "recovered_kzt = a.rc, first_date = a.f, last_date = a.l, needs_review = TRUE, updated_at = ?, "
-    "status = CASE WHEN status = ? THEN ? ELSE status END, merged_into_id = NULL, "
-    "has_hub = EXISTS (SELECT 1 FROM case_links hl JOIN mentions hm ON hm.case_id = hl.case_id AND hm.role = ? "
-    "  JOIN identifier_stats hs ON hs.identifier_id = hm.identifier_id AND hs.hub = TRUE WHERE hl.mec_id = ?) "
-    "FROM (SELECT COUNT(c.id) AS n, COUNT(DISTINCT c.region_code) AS r, "
-    "  COUNT(DISTINCT COALESCE(v.iin, CAST(c.id AS VARCHAR(12)))) AS v, COALESCE(SUM(c.damage_kzt), 0) AS d, "
-    "  COALESCE(SUM(c.recovered_kzt), 0) AS rc, MIN(c.registered_at) AS f, MAX(c.registered_at) AS l "
-    "  FROM case_links cl JOIN cases c ON c.id = cl.case_id LEFT JOIN victims v ON v.case_id = c.id "
-    "  WHERE cl.mec_id = ?) AS a "
-    "WHERE multi_episode_cases.id = ?"
 )
 
 async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] | None:
@@ -128,8 +114,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     kept = min(((-int(size), int(mid)) for mid, size in mec_rows), default=None)
     mec_id: int | None = None
     if total >= 2:
-        mec_id = kept[1] if kept is not None else int(
-            (await raw.fetch("SELECT COALESCE(MAX(id), 0) + 1 FROM multi_episode_cases"))[0][0])
+        mec_id = kept[1] if kept is not None else (await next_mec_ids(raw, 1))[0]
 
     # Writes.
     now = raw.timestamp(utcnow())
@@ -139,7 +124,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     if merged:
         await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id IN ({marks(len(merged))})",
                           (group_id, *merged))
-    await raw.executemany(_UPSERT_STAT, [(p, n, hub) for p, (n, hub) in sorted(fresh.items())
+    await raw.executemany(UPSERT_PHONE_STAT, [(p, n, hub) for p, (n, hub) in sorted(fresh.items())
                                          if stored[p] != (n, hub)])
     if mec_id is None:
         return set()
@@ -159,12 +144,10 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
         decisions.append((mec_id, "engine_created", None, raw.json({"episodes": total}), now))
     else:
         decisions.append((mec_id, "engine_joined", None, raw.json({"case_ids": sorted(joined)}), now))
-    for gone in absorbed:
-        await raw.execute("UPDATE multi_episode_cases SET status = ?, merged_into_id = ?, size = 0, updated_at = ? "
-                          "WHERE id = ?", (MecStatus.DISSOLVED.value, mec_id, now, gone))
-        decisions.append((gone, "engine_dissolved", None, raw.json({"merged_into": mec_id}), now))
+        await raw.execute("UPDATE multi_episode_cases SET needs_review = TRUE WHERE id = ?", (mec_id,))
+    await raw.executemany(DISSOLVE_MEC, [(MecStatus.DISSOLVED.value, mec_id, now, gone) for gone in absorbed])
+    decisions += [(gone, "engine_dissolved", None, raw.json({"merged_into": mec_id}), now) for gone in absorbed]
     await raw.executemany(INSERT_DECISION, decisions)
-    await raw.execute(_REFRESH, (now, MecStatus.DISSOLVED.value, MecStatus.OPEN.value, LINKING_ROLE, mec_id,
-                                 mec_id, mec_id))
+    await refresh_aggregates(raw, {mec_id})
     return {mec_id, *absorbed}
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.linking.graph import components
 from hq.linking.incremental import lock_writes
-from hq.linking.mec_store import INSERT_MEC, INSERT_DECISION, assign_mecs, refresh_aggregates
+from hq.linking.mec_store import INSERT_DECISION, INSERT_MEC, assign_mecs, next_mec_ids, refresh_aggregates
 from hq.linking.rules import LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
-from hq.models import IdentifierStat, MecStatus, utcnow
+from hq.models import MecStatus, utcnow
 from hq.rawsql import Raw
 
 
@@ -68,15 +68,6 @@ MENTIONS_SQL = (  # the linking rules of rules.py, as one scan
 )
 
 
-async def _fetch(session: AsyncSession, sql: str) -> list[tuple]:
-    """Plain tuples straight from the driver: millions of rows without per-row objects."""
-    return await (await Raw.of(session)).fetch(sql)
-
-
-async def _executemany(session: AsyncSession, sql: str, rows: list[tuple]) -> None:
-    await (await Raw.of(session)).executemany(sql, rows)
-
-
 def _ints(rows: list[tuple], width: int) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, width) if rows else np.zeros((0, width), dtype=np.int64)
 
@@ -84,8 +75,9 @@ def _ints(rows: list[tuple], width: int) -> np.ndarray:
 async def full_relink(session: AsyncSession, hub_threshold: int) -> set[int]:
     """Relink every case; return the ids of multi-episode cases that changed."""
     await lock_writes(session)
-    case_ids = _ints(await _fetch(session, "SELECT id FROM cases ORDER BY id"), 1)[:, 0]
-    m = _ints(await _fetch(session, MENTIONS_SQL), 4)
+    raw = await Raw.of(session)  # plain tuples straight from the driver: millions of rows, no row objects
+    case_ids = _ints(await raw.fetch("SELECT id FROM cases ORDER BY id"), 1)[:, 0]
+    m = _ints(await raw.fetch(MENTIONS_SQL), 4)
     m_case = np.searchsorted(case_ids, m[:, 0])
     m_ident, m_tag, m_is_phone = m[:, 1], m[:, 2], m[:, 3].astype(bool)
     if len(m):
@@ -96,13 +88,13 @@ async def full_relink(session: AsyncSession, hub_threshold: int) -> set[int]:
     groups, mecs, stats = compute(case_ids, m_case, m_node, m_ident, m_is_phone, hub_threshold)
     group_ids = case_ids[groups]
 
-    await session.execute(IdentifierStat.__table__.delete())
-    await _executemany(session, "INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?)",
-                       [(int(i), int(c), bool(h)) for i, (c, h) in stats.items()])
+    await raw.execute("DELETE FROM identifier_stats")
+    await raw.executemany("INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?)",
+                          [(int(i), int(c), bool(h)) for i, (c, h) in stats.items()])
 
-    old = _ints(await _fetch(session, "SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
+    old = _ints(await raw.fetch("SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
     if len(old) == 0:
-        return await _fresh_links(session, case_ids, group_ids, case_ids[mecs])
+        return await _fresh_links(raw, case_ids, group_ids, case_ids[mecs])
     old_by_case = {int(c): (int(g), int(mm) or None) for c, g, mm in old.tolist()}
     new_links = []
     group_moves = []
@@ -112,29 +104,26 @@ async def full_relink(session: AsyncSession, hub_threshold: int) -> set[int]:
             new_links.append((cid, gid))
         elif prev[0] != gid:
             group_moves.append((gid, cid))
-    await _executemany(session, "INSERT INTO case_links (case_id, group_id) VALUES (?, ?)", new_links)
-    await _executemany(session, "UPDATE case_links SET group_id = ? WHERE case_id = ?", group_moves)
+    await raw.executemany("INSERT INTO case_links (case_id, group_id) VALUES (?, ?)", new_links)
+    await raw.executemany("UPDATE case_links SET group_id = ? WHERE case_id = ?", group_moves)
     labels = dict(zip(case_ids.tolist(), case_ids[mecs].tolist()))
     old_links = {c: old_by_case.get(c, (0, None)) for c in labels}
     return await assign_mecs(session, labels, old_links)
 
 
-async def _fresh_links(session: AsyncSession, case_ids: np.ndarray, group_ids: np.ndarray,
-                       labels: np.ndarray) -> set[int]:
+async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, labels: np.ndarray) -> set[int]:
     """First linking of a database: write every case's link once, with its final ids."""
     sizes = np.bincount(np.searchsorted(case_ids, labels), minlength=len(case_ids))
     multi = sizes[np.searchsorted(case_ids, labels)] >= 2
     roots = np.unique(labels[multi])  # one multi-episode case per component, in case-id order
-    top = int(_ints(await _fetch(session, "SELECT COALESCE(MAX(id), 0) FROM multi_episode_cases"), 1)[0, 0])
-    mec_of_root = dict(zip(roots.tolist(), range(top + 1, top + 1 + len(roots))))
+    mec_of_root = dict(zip(roots.tolist(), await next_mec_ids(raw, len(roots))))
     mec_ids = [mec_of_root[r] if ok else None for r, ok in zip(labels.tolist(), multi.tolist())]
-    await _executemany(session, "INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)",
-                       list(zip(case_ids.tolist(), group_ids.tolist(), mec_ids)))
-    raw = await Raw.of(session)
+    await raw.executemany("INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)",
+                          list(zip(case_ids.tolist(), group_ids.tolist(), mec_ids)))
     now = raw.timestamp(utcnow())
     await raw.executemany(INSERT_MEC, [(mid, MecStatus.OPEN.value, 0, now, now) for mid in mec_of_root.values()])
     empty = raw.json({})
     await raw.executemany(INSERT_DECISION, [(mid, "engine_created", "bulk linking", empty, now)
                                             for mid in mec_of_root.values()])
-    await refresh_aggregates(session, mec_of_root.values())
+    await refresh_aggregates(raw, mec_of_root.values())
     return set(mec_of_root.values())

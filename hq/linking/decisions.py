@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq.linking.graph import chunks
 from hq.linking.incremental import hub_ids, edges_of_cases, lock_writes, relink
 from hq.linking.rules import PHONE_STRENGTH
 from hq.models import CaseLink, Identifier, MecDecision, Mention, MecStatus, MultiEpisodeCase, SplitCut, utcnow
@@ -93,8 +94,10 @@ async def split(session: AsyncSession, mec_id: int, side_b: set[int], principal_
     for c, i, t, s in edges:
         if c in side_b and (i, t) in nodes_a:
             cuts.append({"case_id": c, "identifier_id": i, "tag": decision.id})
-    for cut in cuts:
-        existing = await session.get(SplitCut, (cut["case_id"], cut["identifier_id"]))
+    known = {(c.case_id, c.identifier_id): c for chunk in chunks({c["case_id"] for c in cuts})
+             for c in (await session.execute(select(SplitCut).where(SplitCut.case_id.in_(chunk)))).scalars()}
+    for cut in cuts:  # one query for the existing cuts, not one per cut
+        existing = known.get((cut["case_id"], cut["identifier_id"]))
         if existing is None:
             session.add(SplitCut(**cut))
         else:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.linking.addition import link_new_case
+from hq.linking.addition import UPSERT_PHONE_STAT, link_new_case
 from hq.linking.graph import Interner, chunks, components
 from hq.linking.mec_store import assign_mecs
 from hq.linking.rules import CORE_STRENGTH, LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
@@ -240,9 +240,7 @@ async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshol
             writes.append((pid, n, hub))
             if existing.get(pid, (0, False))[1] != hub:
                 flipped.add(pid)
-    await raw.executemany(
-        "INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?) "
-        "ON CONFLICT (identifier_id) DO UPDATE SET group_count = excluded.group_count, hub = excluded.hub", writes)
+    await raw.executemany(UPSERT_PHONE_STAT, writes)
     return flipped
 
 

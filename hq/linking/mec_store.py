@@ -44,7 +44,7 @@ def plan_identities(
     return kept, multi
 
 
-async def _next_ids(raw: Raw, k: int) -> list[int]:
+async def next_mec_ids(raw: Raw, k: int) -> list[int]:
     """Ids for k new multi-episode cases. Callers hold the write lock, so max()+1 is safe."""
     if k == 0:
         return []
@@ -56,6 +56,7 @@ INSERT_MEC = (
     "INSERT INTO multi_episode_cases (id, status, needs_review, size, region_count, victims, damage_kzt, "
     "recovered_kzt, has_hub, created_at, updated_at) VALUES (?, ?, TRUE, ?, 0, 0, 0, 0, FALSE, ?, ?)"
 )
+DISSOLVE_MEC = "UPDATE multi_episode_cases SET status = ?, merged_into_id = ?, size = 0, updated_at = ? WHERE id = ?"
 INSERT_DECISION = (
     "INSERT INTO mec_decisions (mec_id, principal_id, action, reason, payload, created_at) VALUES (?, NULL, ?, ?, ?, ?)"
 )
@@ -73,7 +74,7 @@ async def assign_mecs(
     old_mec = {c: m for c, (_, m) in old_links.items()}
     kept, multi = plan_identities(labels, old_mec)
     now = raw.timestamp(utcnow())
-    fresh = iter(await _next_ids(raw, sum(1 for m in kept.values() if m is None)))
+    fresh = iter(await next_mec_ids(raw, sum(1 for m in kept.values() if m is None)))
     new_mec: dict[int, int | None] = {c: None for c in labels}
     created: list[tuple[object, ...]] = []
     decisions: list[tuple[object, ...]] = []
@@ -105,8 +106,7 @@ async def assign_mecs(
         into = min(successors, key=lambda k: (-successors[k], k)) if successors else None
         dissolved.append((MecStatus.DISSOLVED.value, into, now, mec_id))
         decisions.append((mec_id, "engine_dissolved", None, raw.json({"merged_into": into}), now))
-    await raw.executemany("UPDATE multi_episode_cases SET status = ?, merged_into_id = ?, size = 0, updated_at = ? "
-                          "WHERE id = ?", dissolved)
+    await raw.executemany(DISSOLVE_MEC, dissolved)
     for chunk in chunks(grown):
         await raw.execute(f"UPDATE multi_episode_cases SET needs_review = TRUE WHERE id IN ({marks(len(chunk))})",
                           chunk)
@@ -114,7 +114,7 @@ async def assign_mecs(
     changed = {m for c, m in new_mec.items() if old_mec.get(c) != m and m is not None}
     changed |= {old_mec[c] for c in new_mec if old_mec.get(c) is not None and old_mec[c] != new_mec[c]}
     changed -= gone
-    await refresh_aggregates(session, changed)
+    await refresh_aggregates(raw, changed)
     return changed | gone
 
 
@@ -147,9 +147,8 @@ _UPDATE_TOTALS = (
 )
 
 
-async def refresh_aggregates(session: AsyncSession, mec_ids: Iterable[int]) -> None:
+async def refresh_aggregates(raw: Raw, mec_ids: Iterable[int]) -> None:
     """Recompute multi-episode totals: two aggregate queries and one executemany per chunk."""
-    raw = await Raw.of(session)
     now = raw.timestamp(utcnow())
     wanted = set(mec_ids)
     # Many ids (a bulk relink): one pass over all links beats thousands of IN (…) lists.

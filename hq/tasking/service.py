@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.access import can_read_case_region
+from hq.access import case_in_scope
 from hq.auth import Caller
 from hq.case_record import MentionRecord
 from hq.identifiers import IdentifierError, normalise
@@ -126,10 +126,10 @@ async def _resolve_subject(session: AsyncSession, caller: Caller, spec: IssueSpe
         raise TaskInputError("caseRegistrationNumber", "give exactly one of caseRegistrationNumber or multiEpisodeCaseId")
     if spec.case_number is not None:
         number = spec.case_number.strip()
-        row = (await session.execute(select(Case.id, Case.region_code).where(Case.registration_number == number))).first()
-        if row is None or not can_read_case_region(caller, row.region_code):
+        found = await case_in_scope(session, caller, number)
+        if found is None:
             raise TaskInputError("caseRegistrationNumber", f"no case {number} in your scope")
-        return int(row.id), number, None
+        return found[0], number, None
     mec = await session.get(MultiEpisodeCase, spec.mec_id)
     if mec is None:
         raise TaskInputError("multiEpisodeCaseId", f"no multi-episode case {spec.mec_id}")
