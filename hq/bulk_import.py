@@ -244,6 +244,9 @@ async def bulk_import(
                 writing += clock() - tw
                 n_mentions += len(mentions)
                 report.inserted += len(cases)
+            idents.clear()  # the identifier index (~2M keys at a million cases) is not needed to link:
+            seen.clear()  # free it before the relink reads every mention, which is the memory peak
+            existing.clear()
             await _bump_sequences(s)
             for statement in rebuilt:  # one sorted build instead of millions of random inserts
                 await s.execute(text(statement))
