@@ -28,8 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from hq.case_record import CaseRecord, FieldError, parse_case
 from hq.importer import ImportReport, LineError
 from hq.ingest import ingest
-from hq.linking.bulk import full_relink
+from hq.linking.bulk import Evidence, full_relink
 from hq.linking.incremental import lock_writes
+from hq.linking.rules import LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import Case, Identifier, utcnow
 from hq.rawsql import Raw, marks
 
@@ -138,7 +139,9 @@ async def _existing_idents(session: AsyncSession) -> dict[tuple[str, str], int]:
 
 
 def _rows(records: list[Compact], first_case: int, first_mention: int, first_victim: int,
-          idents: dict[tuple[str, str], int], first_ident: int, now: Any) -> tuple[list, list, list, list]:
+          idents: dict[tuple[str, str], int], first_ident: int, now: Any,
+          evidence: Evidence | None = None) -> tuple[list, list, list, list]:
+    """Rows for the four tables; with `evidence`, also note every linking mention in it."""
     new_idents, cases, victims, mentions = [], [], [], []
     next_ident = first_ident
     for offset, r in enumerate(records):
@@ -154,6 +157,12 @@ def _rows(records: list[Compact], first_case: int, first_mention: int, first_vic
                 idents[(kind, key)] = iid
                 new_idents.append((iid, kind, key, display, strength, False))
             mentions.append((first_mention + len(mentions), cid, iid, role, note))
+            if evidence is not None and role == LINKING_ROLE and strength in LINKABLE_STRENGTHS:
+                evidence.case.append(cid)
+                evidence.ident.append(iid)
+                evidence.phone.append(strength == PHONE_STRENGTH)
+    if evidence is not None:
+        evidence.case_ids.extend(range(first_case, first_case + len(records)))
     return new_idents, cases, victims, mentions
 
 
@@ -219,6 +228,8 @@ async def bulk_import(
             existing = {r for (r,) in await s.execute(select(Case.registration_number))}
             rebuilt = await _drop_secondary_indexes(s) if not existing else []
             idents = await _existing_idents(s)
+            # Nothing stored yet: the relink can take the linking mentions from memory.
+            evidence = Evidence() if not existing and not idents else None
             ids = {t: await _max_id(s, t) + 1 for t in ("cases", "mentions", "victims", "identifiers")}
             seen: set[str] = set()
             async for good, bad in parse_stream(pool, paths, pepper, ahead=2 * workers):
@@ -233,7 +244,7 @@ async def bulk_import(
                 tw = clock()
                 new_idents, cases, victims, mentions = _rows(
                     fresh, ids["cases"], ids["mentions"], ids["victims"], idents, ids["identifiers"],
-                    raw.timestamp(utcnow()))
+                    raw.timestamp(utcnow()), evidence)
                 for table, rows in (("cases", cases), ("mentions", mentions), ("victims", victims),
                                     ("identifiers", new_idents)):
                     ids[table] += len(rows)
@@ -251,7 +262,7 @@ async def bulk_import(
             for statement in rebuilt:  # one sorted build instead of millions of random inserts
                 await s.execute(text(statement))
             t2 = clock()
-            await full_relink(s, hub_threshold)
+            await full_relink(s, hub_threshold, evidence)
     finally:
         if pool is not None:
             pool.close()

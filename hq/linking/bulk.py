@@ -8,6 +8,9 @@ kept by `mec_store.assign_mecs`, exactly as in incremental linking.
 
 from __future__ import annotations
 
+from array import array
+from dataclasses import dataclass, field
+
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,14 +45,15 @@ def compute(case_ids: np.ndarray, m_case: np.ndarray, m_node: np.ndarray, m_iden
     stats: dict[int, tuple[int, bool]] = {}
     hub_mask = np.zeros(len(m_case), dtype=bool)
     if ph.any():
-        pairs = np.unique(np.stack([m_ident[ph], groups[m_case[ph]]], axis=1), axis=0)
-        real = sizes[pairs[:, 1]] >= 2
-        idents = np.unique(pairs[:, 0])
-        counted_ids, counted = np.unique(pairs[real, 0], return_counts=True)
-        count_of = dict(zip(counted_ids.tolist(), counted.tolist()))
-        for ident in idents.tolist():
-            c = int(count_of.get(ident, 0))
-            stats[ident] = (c, c > threshold)
+        # Distinct (phone, group) pairs as one int64 key each: a 1-D unique, not a row-wise one.
+        pairs = np.unique(m_ident[ph] * n + groups[m_case[ph]])
+        pair_ident, pair_group = pairs // n, pairs % n
+        idents = np.unique(pair_ident)
+        real = sizes[pair_group] >= 2
+        counted_ids, counted = np.unique(pair_ident[real], return_counts=True)
+        counts = np.zeros(len(idents), dtype=np.int64)
+        counts[np.searchsorted(idents, counted_ids)] = counted
+        stats = dict(zip(idents.tolist(), zip(counts.tolist(), (counts > threshold).tolist())))
         hubs = counted_ids[counted > threshold]
         if len(hubs):
             hub_mask = ph & np.isin(m_ident, hubs)
@@ -72,25 +76,55 @@ def _ints(rows: list[tuple], width: int) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, width) if rows else np.zeros((0, width), dtype=np.int64)
 
 
-async def full_relink(session: AsyncSession, hub_threshold: int) -> set[int]:
-    """Relink every case; return the ids of multi-episode cases that changed."""
+@dataclass(slots=True)
+class Evidence:
+    """The linking mentions of a load into an empty database, gathered while it writes them.
+
+    Such a database has no excluded identifiers and no split cuts, so the rows written are
+    exactly what `MENTIONS_SQL` would read back: the relink skips that scan of millions of
+    rows. Compact int64/bool arrays, not Python lists (a million cases give ~3M entries).
+    """
+
+    case_ids: array = field(default_factory=lambda: array("q"))  # every case written, ascending
+    case: array = field(default_factory=lambda: array("q"))  # per linking mention: its case id
+    ident: array = field(default_factory=lambda: array("q"))  # … its identifier id
+    phone: array = field(default_factory=lambda: array("b"))  # … 1 if the identifier is a phone
+
+
+def _node_index(m_ident: np.ndarray, m_tag: np.ndarray) -> np.ndarray:
+    """Dense node index per (identifier, split tag): a split cut's side is its own node."""
+    if len(m_ident) == 0:
+        return np.zeros(0, dtype=np.int64)
+    span = int(m_tag.max()) + 1
+    _, node = np.unique(m_ident * span + m_tag, return_inverse=True)
+    return np.asarray(node, dtype=np.int64).reshape(-1)
+
+
+async def full_relink(session: AsyncSession, hub_threshold: int, evidence: Evidence | None = None) -> set[int]:
+    """Relink every case; return the ids of multi-episode cases that changed.
+
+    `evidence`, from a bulk load into an empty database, replaces reading the mentions back.
+    """
     await lock_writes(session)
     raw = await Raw.of(session)  # plain tuples straight from the driver: millions of rows, no row objects
-    case_ids = _ints(await raw.fetch("SELECT id FROM cases ORDER BY id"), 1)[:, 0]
-    m = _ints(await raw.fetch(MENTIONS_SQL), 4)
-    m_case = np.searchsorted(case_ids, m[:, 0])
-    m_ident, m_tag, m_is_phone = m[:, 1], m[:, 2], m[:, 3].astype(bool)
-    if len(m):
-        _, m_node = np.unique(np.stack([m_ident, m_tag], axis=1), axis=0, return_inverse=True)
-        m_node = np.asarray(m_node, dtype=np.int64).reshape(-1)
+    if evidence is None:
+        case_ids = _ints(await raw.fetch("SELECT id FROM cases ORDER BY id"), 1)[:, 0]
+        m = _ints(await raw.fetch(MENTIONS_SQL), 4)
+        m_case = np.searchsorted(case_ids, m[:, 0])
+        m_ident, m_tag, m_is_phone = m[:, 1], m[:, 2], m[:, 3].astype(bool)
     else:
-        m_node = np.zeros(0, dtype=np.int64)
+        case_ids = np.frombuffer(evidence.case_ids, dtype=np.int64)
+        m_case = np.searchsorted(case_ids, np.frombuffer(evidence.case, dtype=np.int64))
+        m_ident = np.frombuffer(evidence.ident, dtype=np.int64)
+        m_tag = np.zeros(len(m_ident), dtype=np.int64)
+        m_is_phone = np.frombuffer(evidence.phone, dtype=np.int8).astype(bool)
+    m_node = _node_index(m_ident, m_tag)
     groups, mecs, stats = compute(case_ids, m_case, m_node, m_ident, m_is_phone, hub_threshold)
     group_ids = case_ids[groups]
 
     await raw.execute("DELETE FROM identifier_stats")
     await raw.executemany("INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?)",
-                          [(int(i), int(c), bool(h)) for i, (c, h) in stats.items()])
+                          [(i, c, h) for i, (c, h) in stats.items()])
 
     old = _ints(await raw.fetch("SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
     if len(old) == 0:
