@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -28,6 +29,7 @@ from graphql import (
     ValidationContext,
     ValidationRule,
     VariableNode,
+    parse,
 )
 from graphql.language import Lexer, Source, TokenKind
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
@@ -130,6 +132,17 @@ def _rules(max_depth: int, max_aliases: int) -> tuple[type[ValidationRule], ...]
     return (Limits,)
 
 
+@functools.lru_cache(maxsize=512)
+def parsed(query: str, max_tokens: int) -> DocumentNode | None:
+    """The parsed document, or None for a syntax error (strawberry then parses it again and
+    reports the error the usual way). Saved console queries repeat: each is parsed once.
+    Documents are shared between requests and must not be changed (nothing here does)."""
+    try:
+        return parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return None
+
+
 class RequestLimits(SchemaExtension):
     """Depth, aliases, tokens and cost from the serving app's settings (HQ_MAX_QUERY_*)."""
 
@@ -151,6 +164,8 @@ class RequestLimits(SchemaExtension):
             limit = self._settings().max_query_tokens
             if tokens_over(ec.query, limit):
                 raise limit_error("tokens", limit + 1, limit, f"the document has more than {limit} tokens")
+            if ec.graphql_document is None:
+                ec.graphql_document = parsed(ec.query, limit)
         yield
 
     def on_execute(self) -> Iterator[None]:
