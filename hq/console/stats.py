@@ -20,9 +20,10 @@ import calendar
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, literal_column, or_, select, union_all
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,7 +96,11 @@ def _rollup_key(group_by: GroupBy) -> ColumnElement[str]:
     return {GroupBy.REGION: CaseStat.region_code, GroupBy.MONTH: CaseStat.month}.get(group_by, CaseStat.value)
 
 
-def _from_cases(group_by: GroupBy, dialect: str, region: str | None, ranges: list[tuple[dt.date, dt.date]]) -> Select:
+# The statements are built once per shape, with bound parameters, and reused: building a
+# SQLAlchemy select costs more Python per request than the rollup query costs PostgreSQL.
+
+def _from_cases(group_by: GroupBy, dialect: str, by_region: bool, ranges: int) -> Select:
+    """Aggregate over the cases registered in `ranges` day ranges (params from0/to0, …)."""
     key = _key(group_by, dialect).label("k")
     q = (
         select(
@@ -106,13 +111,15 @@ def _from_cases(group_by: GroupBy, dialect: str, region: str | None, ranges: lis
             func.coalesce(func.sum(Case.damage_kzt), 0).label("d"),
             func.coalesce(func.sum(Case.recovered_kzt), 0).label("r"),
         )
-        .where(or_(*(and_(Case.registered_at >= a, Case.registered_at <= b) for a, b in ranges)))
+        .where(or_(*(and_(Case.registered_at >= bindparam(f"from{i}"), Case.registered_at <= bindparam(f"to{i}"))
+                     for i in range(ranges))))
         .group_by(key)
     )
-    return q.where(Case.region_code == region) if region is not None else q
+    return q.where(Case.region_code == bindparam("region")) if by_region else q
 
 
-def _from_rollup(group_by: GroupBy, region: str | None, months: tuple[str, str]) -> Select:
+def _from_rollup(group_by: GroupBy, by_region: bool) -> Select:
+    """Aggregate over the rollup's months first_month..last_month."""
     key = _rollup_key(group_by).label("k")
     q = (
         select(
@@ -124,10 +131,21 @@ def _from_rollup(group_by: GroupBy, region: str | None, months: tuple[str, str])
             func.sum(CaseStat.recovered_kzt).label("r"),
         )
         .where(CaseStat.dimension == (SCHEME if group_by is GroupBy.SCHEME else STATUS),
-               CaseStat.month >= months[0], CaseStat.month <= months[1])
+               CaseStat.month >= bindparam("first_month"), CaseStat.month <= bindparam("last_month"))
         .group_by(key)
     )
-    return q.where(CaseStat.region_code == region) if region is not None else q
+    return q.where(CaseStat.region_code == bindparam("region")) if by_region else q
+
+
+@lru_cache(maxsize=256)
+def _statement(group_by: GroupBy, dialect: str, by_region: bool, whole_months: bool, edges: int) -> Select:
+    parts = ([_from_rollup(group_by, by_region)] if whole_months else []) + \
+            ([_from_cases(group_by, dialect, by_region, edges)] if edges else [])
+    if len(parts) == 1:
+        return parts[0].order_by(literal_column("k"))
+    u = union_all(*parts).subquery()
+    return (select(u.c.k, func.sum(u.c.n), func.sum(u.c.s), func.sum(u.c.p), func.sum(u.c.d), func.sum(u.c.r))
+            .group_by(u.c.k).order_by(u.c.k))
 
 
 async def statistics(session: AsyncSession, date_from: dt.date, date_to: dt.date, group_by: GroupBy,
@@ -135,25 +153,20 @@ async def statistics(session: AsyncSession, date_from: dt.date, date_to: dt.date
     """Rows for [date_from, date_to] (inclusive), ordered by key: whole months from the
     rollup, the days at the edges from `cases`, summed per key in one statement."""
     months, edges = split_period(date_from, date_to)
-    parts = []
+    params: dict[str, Any] = {"region": region}
     if months is not None:
-        parts.append(_from_rollup(group_by, region, months))
-    if edges:
-        parts.append(_from_cases(group_by, _dialect(session), region, edges))
-    if len(parts) == 1:
-        q = parts[0].order_by(literal_column("k"))
-    else:
-        u = union_all(*parts).subquery()
-        q = (select(u.c.k, func.sum(u.c.n), func.sum(u.c.s), func.sum(u.c.p), func.sum(u.c.d), func.sum(u.c.r))
-             .group_by(u.c.k).order_by(u.c.k))
-    return _rows(await session.execute(q))
+        params.update(first_month=months[0], last_month=months[1])
+    for i, (a, b) in enumerate(edges):
+        params.update({f"from{i}": a, f"to{i}": b})
+    q = _statement(group_by, _dialect(session), region is not None, months is not None, len(edges))
+    return _rows(await session.execute(q, params))
 
 
 async def direct_statistics(session: AsyncSession, date_from: dt.date, date_to: dt.date, group_by: GroupBy,
                             *, region: str | None = None) -> list[StatRow]:
     """The same rows from one GROUP BY over every case in the period (no rollup)."""
-    q = _from_cases(group_by, _dialect(session), region, [(date_from, date_to)]).order_by(literal_column("k"))
-    return _rows(await session.execute(q))
+    q = _statement(group_by, _dialect(session), region is not None, False, 1)
+    return _rows(await session.execute(q, {"region": region, "from0": date_from, "to0": date_to}))
 
 
 def _rows(rows: Result[Any]) -> list[StatRow]:
