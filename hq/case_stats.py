@@ -1,17 +1,20 @@
 """The statistics rollup `case_stats`, kept equal to a GROUP BY over `cases`.
 
 `case_stats` answers `statistics(period, groupBy)` for the whole months of a period (see
-`hq.console.stats`). It holds two breakdowns of the same cases, per month 'YYYY-MM' and
+`hq.console.stats`). It holds three breakdowns of the same cases, per month 'YYYY-MM' and
 region, each with the case count, how many are solved (solved or sent to court) and
 suspended, and the summed damage and recovered amounts:
 
-* `dimension = 'status'`, `value` = the status: serves groupBy REGION, MONTH and STATUS;
-* `dimension = 'scheme'`, `value` = the scheme, 'unknown' for a case without one: SCHEME.
+* `dimension = 'total'`, `value = ''`: all the region's cases that month; serves groupBy
+  REGION and MONTH (a year is at most 20 x 12 = 240 rows);
+* `dimension = 'status'`, `value` = the status: groupBy STATUS (at most 1,440 rows a year);
+* `dimension = 'scheme'`, `value` = the scheme, 'unknown' for a case without one: groupBy
+  SCHEME (at most 2,880 rows a year).
 
-Two narrow breakdowns rather than one (month, region, scheme, status) cube because a
-request reads every row of its months: a year is at most 20 x 6 x 12 = 1,440 status rows
-(2,880 scheme rows) instead of 17,280, whatever the number of cases. Rows with no cases
-do not exist. The invariant: at every commit the table equals `rebuild`'s SELECT.
+Narrow breakdowns rather than one (month, region, scheme, status) cube because a request
+reads every row of its months, and a cube year can hold 17,280, whatever the number of
+cases. Rows with no cases do not exist. The invariant: at every commit the table equals
+`rebuild`'s SELECT.
 
 Every write of `cases` goes through one of two places, and each keeps the rollup in its
 own transaction (never a separate job that could lag behind or be skipped):
@@ -48,14 +51,14 @@ from hq.rawsql import Raw
 SOLVED = (CaseStatus.SOLVED.value, CaseStatus.SENT_TO_COURT.value)  # a case sent to court was solved first
 SUSPENDED = CaseStatus.SUSPENDED.value
 UNKNOWN_SCHEME = "unknown"  # what `statistics(groupBy: SCHEME)` calls a case without a scheme
-STATUS, SCHEME = "status", "scheme"  # the two values of case_stats.dimension
+TOTAL, STATUS, SCHEME = "total", "status", "scheme"  # the values of case_stats.dimension
 
 Key = tuple[str, str, str, str]  # (dimension, month, region_code, value)
 COLUMNS = ("dimension", "month", "region_code", "value", "cases", "solved", "suspended", "damage_kzt",
            "recovered_kzt")
 
 _MONTH_SQL = {"postgresql": "to_char(registered_at, 'YYYY-MM')", "sqlite": "strftime('%Y-%m', registered_at)"}
-# One pass over cases into the finest grain, then both breakdowns from that.
+# One pass over cases into the finest grain, then the three breakdowns from that.
 _SELECT = (
     "WITH grain AS (SELECT {month} AS month, region_code, COALESCE(scheme, 'unknown') AS scheme, status, "
     "COUNT(*) AS n, COALESCE(SUM(damage_kzt), 0) AS d, COALESCE(SUM(recovered_kzt), 0) AS r "
@@ -67,7 +70,11 @@ _SELECT = (
     "UNION ALL "
     "SELECT 'scheme', month, region_code, scheme, SUM(n), "
     "SUM(CASE WHEN status IN ('solved', 'sent_to_court') THEN n ELSE 0 END), "
-    "SUM(CASE WHEN status = 'suspended' THEN n ELSE 0 END), SUM(d), SUM(r) FROM grain GROUP BY 2, 3, 4"
+    "SUM(CASE WHEN status = 'suspended' THEN n ELSE 0 END), SUM(d), SUM(r) FROM grain GROUP BY 2, 3, 4 "
+    "UNION ALL "
+    "SELECT 'total', month, region_code, '', SUM(n), "
+    "SUM(CASE WHEN status IN ('solved', 'sent_to_court') THEN n ELSE 0 END), "
+    "SUM(CASE WHEN status = 'suspended' THEN n ELSE 0 END), SUM(d), SUM(r) FROM grain GROUP BY 2, 3"
 )
 _INSERT = f"INSERT INTO case_stats ({', '.join(COLUMNS)}) "
 _UPSERT = (
@@ -99,7 +106,7 @@ class Deltas:
         month = month_of(registered_at)
         measures = (sign, sign if status in SOLVED else 0, sign if status == SUSPENDED else 0,
                     sign * int(damage_kzt or 0), sign * int(recovered_kzt or 0))
-        for key in ((STATUS, month, region_code, status),
+        for key in ((TOTAL, month, region_code, ""), (STATUS, month, region_code, status),
                     (SCHEME, month, region_code, scheme if scheme is not None else UNKNOWN_SCHEME)):
             row = self._rows.setdefault(key, [0, 0, 0, 0, 0])
             for i, v in enumerate(measures):

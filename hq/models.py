@@ -171,14 +171,15 @@ class CaseStat(Base):
     """The statistics rollup, per month, region and status or scheme (see `hq.case_stats`).
 
     Equal at every commit to a GROUP BY over `cases`: every case is counted once in a
-    `dimension = 'status'` row (value: its status) and once in a `dimension = 'scheme'` row
-    (value: its scheme, 'unknown' if none). Kept in the transaction of every case write;
+    `dimension = 'total'` row (value ''), once in a `dimension = 'status'` row (value: its
+    status) and once in a `dimension = 'scheme'` row (value: its scheme, 'unknown' if none).
+    Kept in the transaction of every case write;
     `hq.console.stats` reads whole months here and only a period's edge days from `cases`.
     """
 
     __tablename__ = "case_stats"
 
-    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)  # 'status' or 'scheme'
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)  # 'total', 'status' or 'scheme'
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 'YYYY-MM' of registered_at
     region_code: Mapped[str] = mapped_column(String(8), primary_key=True)
     value: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -5,9 +5,9 @@ prosecutors' statistics do. Month buckets are `YYYY-MM` strings; a case without 
 is counted under "unknown".
 
 A request costs about the same at a thousand cases as at a million: the whole months of
-the period come from the rollup `case_stats` (at most 1,440 status rows or 2,880 scheme
-rows a year; `hq.case_stats` keeps it equal to a GROUP BY over `cases` in every write's
-transaction), and only the days of the partial months at the period's edges are
+the period come from the rollup `case_stats` (a year is at most 240 rows by region or
+month, 1,440 by status, 2,880 by scheme; `hq.case_stats` keeps it equal to a GROUP BY
+over `cases` in every write's transaction), and only the days of the partial months at the period's edges are
 aggregated from `cases` itself, on the registration-date index, so any date range is
 answered exactly. Both parts are one SQL statement, so they read one snapshot.
 `direct_statistics` is the plain GROUP BY over `cases` that answers must always equal
@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, liter
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.case_stats import SCHEME, SOLVED, STATUS, SUSPENDED, UNKNOWN_SCHEME, month_of
+from hq.case_stats import SCHEME, SOLVED, STATUS, SUSPENDED, TOTAL, UNKNOWN_SCHEME, month_of
 from hq.models import Case, CaseStat
 
 
@@ -92,6 +92,9 @@ def split_period(date_from: dt.date, date_to: dt.date) -> tuple[tuple[str, str] 
     return (month_of(first), month_of(last)), edges
 
 
+_DIMENSION = {GroupBy.REGION: TOTAL, GroupBy.MONTH: TOTAL, GroupBy.STATUS: STATUS, GroupBy.SCHEME: SCHEME}
+
+
 def _rollup_key(group_by: GroupBy) -> ColumnElement[str]:
     return {GroupBy.REGION: CaseStat.region_code, GroupBy.MONTH: CaseStat.month}.get(group_by, CaseStat.value)
 
@@ -130,7 +133,7 @@ def _from_rollup(group_by: GroupBy, by_region: bool) -> Select:
             func.sum(CaseStat.damage_kzt).label("d"),
             func.sum(CaseStat.recovered_kzt).label("r"),
         )
-        .where(CaseStat.dimension == (SCHEME if group_by is GroupBy.SCHEME else STATUS),
+        .where(CaseStat.dimension == _DIMENSION[group_by],
                CaseStat.month >= bindparam("first_month"), CaseStat.month <= bindparam("last_month"))
         .group_by(key)
     )

@@ -170,8 +170,9 @@ async def test_updates_move_cases_between_rollup_rows(sessions: async_sessionmak
         mine = {k: v for k, v in rollup.items() if k[1] == month and k[2] == current.region_code}
         assert mine[("status", month, current.region_code, current.status)][0] == 1
         assert mine[("scheme", month, current.region_code, current.scheme or "unknown")][0] == 1
-        assert sum(v[0] for k, v in rollup.items() if k[0] == "status") == 5
-        assert sum(v[0] for k, v in rollup.items() if k[0] == "scheme") == 5
+        assert mine[("total", month, current.region_code, "")][0] == 1  # the others are in KZ-23
+        for dimension in ("total", "status", "scheme"):
+            assert sum(v[0] for k, v in rollup.items() if k[0] == dimension) == 5
     # the rows it left are gone, not kept at zero
     async with sessions() as s:
         rollup = await case_stats.current(s)
@@ -188,6 +189,7 @@ async def test_an_unchanged_or_links_only_resend_leaves_the_rollup_alone(
             await ingest(s, [rec])
     async with sessions() as s:
         assert await case_stats.current(s) == {
+            ("total", "2022-06", "KZ-61", ""): (1, 0, 1, 9_000, 100),
             ("status", "2022-06", "KZ-61", "suspended"): (1, 0, 1, 9_000, 100),
             ("scheme", "2022-06", "KZ-61", "mirror_site"): (1, 0, 1, 9_000, 100),
         }
@@ -224,7 +226,9 @@ async def test_bulk_import_rebuilds_the_rollup(db_url: str, tmp_path: Path) -> N
     assert report.inserted == 150 and report.updated == 150
     await check(sessions, periods, "KZ-71")
     async with sessions() as s:
-        assert (await s.execute(text("SELECT SUM(cases) FROM case_stats WHERE dimension = 'status'"))).scalar() == 450
+        for dimension in ("total", "status", "scheme"):
+            assert (await s.execute(text("SELECT SUM(cases) FROM case_stats WHERE dimension = :d"),
+                                    {"d": dimension})).scalar() == 450
     await engine.dispose()
 
 

@@ -4,10 +4,10 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01
 
-`case_stats`: per month, region and status (and again per month, region and scheme) the
-number of cases, how many are solved and suspended, and their damage and recovered sums,
-so that `statistics(period, groupBy)` reads at most a few thousand rollup rows for the
-whole months of a period instead of aggregating every case in it (see `hq.case_stats`).
+`case_stats`: per month and region (in total, by status and by scheme) the number of
+cases, how many are solved and suspended, and their damage and recovered sums, so that
+`statistics(period, groupBy)` reads at most a few thousand rollup rows for the whole
+months of a period instead of aggregating every case in it (see `hq.case_stats`).
 Filled here from the existing cases with one GROUP BY; every case write keeps it after.
 """
 from __future__ import annotations
@@ -35,7 +35,11 @@ BACKFILL = (
     "UNION ALL "
     "SELECT 'scheme', month, region_code, scheme, SUM(n), "
     "SUM(CASE WHEN status IN ('solved', 'sent_to_court') THEN n ELSE 0 END), "
-    "SUM(CASE WHEN status = 'suspended' THEN n ELSE 0 END), SUM(d), SUM(r) FROM grain GROUP BY 2, 3, 4"
+    "SUM(CASE WHEN status = 'suspended' THEN n ELSE 0 END), SUM(d), SUM(r) FROM grain GROUP BY 2, 3, 4 "
+    "UNION ALL "
+    "SELECT 'total', month, region_code, '', SUM(n), "
+    "SUM(CASE WHEN status IN ('solved', 'sent_to_court') THEN n ELSE 0 END), "
+    "SUM(CASE WHEN status = 'suspended' THEN n ELSE 0 END), SUM(d), SUM(r) FROM grain GROUP BY 2, 3"
 )
 
 
