@@ -25,6 +25,7 @@ from typing import Any, AsyncIterator, Iterator
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from hq import case_stats
 from hq.case_record import CaseRecord, FieldError, parse_case
 from hq.importer import ImportReport, LineError
 from hq.ingest import ingest
@@ -259,6 +260,7 @@ async def bulk_import(
             seen.clear()  # free it before the relink reads every mention, which is the memory peak
             existing.clear()
             await _bump_sequences(s)
+            await case_stats.rebuild(s)  # the statistics rollup: one GROUP BY in SQL, no per-row cost
             for statement in rebuilt:  # one sorted build instead of millions of random inserts
                 await s.execute(text(statement))
             t2 = clock()

@@ -4,7 +4,8 @@ One call stores one batch inside the caller's transaction, so a batch is all-or-
 a crash leaves whole cases or none, and re-running the same input finishes the job
 (the registration number is the key, the content hash tells "unchanged" from "updated").
 It returns which cases changed and which identifiers they used to mention, which is what
-incremental linking needs to know.
+incremental linking needs to know. The statistics rollup (`hq.case_stats`) gets the
+batch's changes in the same transaction: +1 per new case, -1 old / +1 new per update.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Iterable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq import case_stats
 from hq.case_record import CaseRecord
 from hq.models import utcnow
 from hq.rawsql import Raw, marks
@@ -81,13 +83,16 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
     regs = sorted(by_reg)
 
     existing: dict[str, tuple[int, str]] = {}
+    counted: dict[str, tuple[Any, ...]] = {}  # what the statistics rollup counts each existing case under
     lock = " FOR UPDATE" if raw.postgres else ""
     for start in range(0, len(regs), CHUNK):
         chunk = regs[start : start + CHUNK]
-        for case_id, reg, h in await raw.fetch(
-                f"SELECT id, registration_number, content_hash FROM cases WHERE registration_number IN "
-                f"({marks(len(chunk))}){lock}", chunk):
+        for case_id, reg, h, *stat in await raw.fetch(
+                f"SELECT id, registration_number, content_hash, registered_at, region_code, scheme, status, "
+                f"damage_kzt, recovered_kzt FROM cases WHERE registration_number IN ({marks(len(chunk))}){lock}",
+                chunk):
             existing[reg] = (int(case_id), h)
+            counted[reg] = tuple(stat)
 
     to_write = [reg for reg in regs if reg not in existing or existing[reg][1] != hashes[reg]]
     result.unchanged = [reg for reg in regs if reg in existing and existing[reg][1] == hashes[reg]]
@@ -150,4 +155,12 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
         (result.updated if reg in existing else result.inserted).append(reg)
     await raw.executemany("INSERT INTO victims (case_id, name, phone, iin) VALUES (?, ?, ?, ?)", victims)
     await raw.executemany("INSERT INTO mentions (case_id, identifier_id, role, note) VALUES (?, ?, ?, ?)", mentions)
+
+    deltas = case_stats.Deltas()
+    for reg in to_write:
+        if reg in counted:  # an update: whatever the case was counted under, it no longer is
+            deltas.add(*counted[reg], sign=-1)
+        rec = by_reg[reg]
+        deltas.add(rec.registered_at, rec.region_code, rec.scheme, rec.status, rec.damage_kzt, rec.recovered_kzt)
+    await case_stats.apply(raw, deltas)  # an update that changed none of these is no statement at all
     return result

@@ -167,6 +167,29 @@ class Case(Base):
     )
 
 
+class CaseStat(Base):
+    """The statistics rollup, per month, region and status or scheme (see `hq.case_stats`).
+
+    Equal at every commit to a GROUP BY over `cases`: every case is counted once in a
+    `dimension = 'total'` row (value ''), once in a `dimension = 'status'` row (value: its
+    status) and once in a `dimension = 'scheme'` row (value: its scheme, 'unknown' if none).
+    Kept in the transaction of every case write;
+    `hq.console.stats` reads whole months here and only a period's edge days from `cases`.
+    """
+
+    __tablename__ = "case_stats"
+
+    dimension: Mapped[str] = mapped_column(String(8), primary_key=True)  # 'total', 'status' or 'scheme'
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # 'YYYY-MM' of registered_at
+    region_code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cases: Mapped[int] = mapped_column(BigInteger)
+    solved: Mapped[int] = mapped_column(BigInteger)  # solved or sent to court
+    suspended: Mapped[int] = mapped_column(BigInteger)
+    damage_kzt: Mapped[int] = mapped_column(BigInteger)
+    recovered_kzt: Mapped[int] = mapped_column(BigInteger)
+
+
 class Victim(Base):
     """Victim personal data, kept apart from the case so it can be masked and audited."""
 

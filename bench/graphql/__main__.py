@@ -1,6 +1,7 @@
 """Console benchmark: N synthetic cases on PostgreSQL, measured through a real `hq serve`.
 
     python -m bench.graphql --cases 1000000
+    python -m bench.graphql --cases 100000 --only statistics   # one scenario
 
 Loads the national synthetic dataset (bench.datagen) plus one 200-episode ring through the
 bulk path (hq.bulk_import, then ANALYZE), starts `hq serve`, and
@@ -40,6 +41,8 @@ PAGE = """query($id: Int!) { multiEpisodeCase(id: $id) { id size regionCount vic
   episodes(first: 200) { totalCount edges { node { registrationNumber regionCode registeredAt status damageKzt } } } } }"""
 STATS = """query($f: Date!, $t: Date!) { statistics(period: {from: $f, to: $t}, groupBy: REGION) {
   rows { key registered solved suspended damageKzt recoveredKzt } total { registered } } }"""
+
+SCENARIOS = ("hit", "no-hit", "mec", "statistics")  # names for --only, in the order they run
 
 
 def big_ring() -> list[dict[str, Any]]:
@@ -141,7 +144,11 @@ def free_port() -> int:
 
 async def run(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
-    url = await _pg_fresh(args.postgres_url, "hq_bench_graphql")
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else list(SCENARIOS)
+    unknown = sorted(set(only) - set(SCENARIOS))
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    url = await _pg_fresh(args.postgres_url, args.database)
     await asyncio.to_thread(migrate, url)
     samples = await load(url, args.cases)
     token, mec = await analyst_token(url)
@@ -161,20 +168,22 @@ async def run(args: argparse.Namespace) -> None:
                     await asyncio.sleep(0.1)
         rng = random.Random(2)
         misses = [luhn_card("999999", rng) for _ in range(1000)]
-        scenarios: list[tuple[str, Callable[[int], dict[str, Any]], int]] = [
-            ("identifier hit", lambda i: {"query": HIT, "variables": dict(zip(("k", "v"), samples[i % len(samples)]))},
-             args.requests),
-            ("identifier no-hit", lambda i: {"query": HIT, "variables": {"k": "card", "v": misses[i % len(misses)]}},
-             args.requests),
-            (f"multi-episode case, {BIG_RING} episodes", lambda i: {"query": PAGE, "variables": {"id": mec}},
-             max(args.requests // 4, 32)),
-            ("statistics by region, one year", lambda i: {"query": STATS,
-                                                          "variables": {"f": "2024-01-01", "t": "2024-12-31"}},
+        scenarios: list[tuple[str, str, Callable[[int], dict[str, Any]], int]] = [
+            ("hit", "identifier hit",
+             lambda i: {"query": HIT, "variables": dict(zip(("k", "v"), samples[i % len(samples)]))}, args.requests),
+            ("no-hit", "identifier no-hit",
+             lambda i: {"query": HIT, "variables": {"k": "card", "v": misses[i % len(misses)]}}, args.requests),
+            ("mec", f"multi-episode case, {BIG_RING} episodes",
+             lambda i: {"query": PAGE, "variables": {"id": mec}}, max(args.requests // 4, 32)),
+            ("statistics", "statistics by region, one year",
+             lambda i: {"query": STATS, "variables": {"f": "2024-01-01", "t": "2024-12-31"}},
              max(args.requests // 8, 32)),
         ]
         print(f"\nGraphQL over HTTP, {args.cases + BIG_RING:,} cases on PostgreSQL (one uvicorn process; "
               f"client on the same machine)")
-        for name, make, n in scenarios:
+        for key, name, make, n in scenarios:
+            if key not in only:
+                continue
             for clients in (1, 32):
                 print(await measure(base, token, name, make, clients, n if clients == 32 else max(n // 4, 20)),
                       flush=True)
@@ -187,6 +196,8 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.graphql")
     p.add_argument("--cases", type=int, default=1_000_000)
     p.add_argument("--requests", type=int, default=2000, help="requests per scenario at 32 clients")
+    p.add_argument("--only", default="", help=f"comma-separated scenarios to run (default all): {', '.join(SCENARIOS)}")
+    p.add_argument("--database", default="hq_bench_graphql", help="name of the (re-created) benchmark database")
     p.add_argument("--postgres-url", default=os.environ.get("HQ_TEST_POSTGRES_URL",
                                                             "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"))
     asyncio.run(run(p.parse_args()))
