@@ -59,9 +59,10 @@ def luhn_card(prefix: str, rng: random.Random) -> str:
     return make_card(prefix, rng)
 
 
-async def load(url: str, n: int) -> list[tuple[str, str]]:
+async def load(url: str, n: int, reuse: bool = False) -> list[tuple[str, str]]:
     """Load the dataset through the bulk path (hq.bulk_import); return (kind, value) samples
-    of suspect-side identifiers for the hit queries."""
+    of suspect-side identifiers for the hit queries. With `reuse` the database already holds
+    this dataset (the generator is seeded): only the samples are drawn again."""
     from sqlalchemy import text
 
     from bench.datagen import write_jsonl
@@ -82,6 +83,10 @@ async def load(url: str, n: int) -> list[tuple[str, str]]:
                 for m in json.loads(line).get("identifiers", []):
                     if m.get("role", "suspect") == "suspect" and m["kind"] in ("card", "phone", "telegram", "iban"):
                         samples.append((m["kind"], m["value"]))
+    if reuse:
+        shutil.rmtree(folder, ignore_errors=True)
+        print(f"reusing the {n + BIG_RING:,} cases already loaded (--reuse)")
+        return samples
     t = time.perf_counter()
     engine = make_engine(url)
     report = await bulk_import(engine, make_sessionmaker(engine), [path], PEPPER, hub_threshold=3, workers=2)
@@ -148,9 +153,12 @@ async def run(args: argparse.Namespace) -> None:
     unknown = sorted(set(only) - set(SCENARIOS))
     if unknown:
         raise SystemExit(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
-    url = await _pg_fresh(args.postgres_url, args.database)
-    await asyncio.to_thread(migrate, url)
-    samples = await load(url, args.cases)
+    if args.reuse:
+        url = args.postgres_url.rsplit("/", 1)[0] + f"/{args.database}"
+    else:
+        url = await _pg_fresh(args.postgres_url, args.database)
+        await asyncio.to_thread(migrate, url)
+    samples = await load(url, args.cases, reuse=args.reuse)
     token, mec = await analyst_token(url)
     port = free_port()
     env = {**os.environ, "HQ_DATABASE_URL": url, "HQ_TOKEN_PEPPER": PEPPER.decode(), "HQ_LOG_LEVEL": "WARNING",
@@ -198,6 +206,8 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=2000, help="requests per scenario at 32 clients")
     p.add_argument("--only", default="", help=f"comma-separated scenarios to run (default all): {', '.join(SCENARIOS)}")
     p.add_argument("--database", default="hq_bench_graphql", help="name of the (re-created) benchmark database")
+    p.add_argument("--reuse", action="store_true",
+                   help="measure the database an earlier run with the same --cases loaded, without reloading it")
     p.add_argument("--postgres-url", default=os.environ.get("HQ_TEST_POSTGRES_URL",
                                                             "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"))
     asyncio.run(run(p.parse_args()))
