@@ -50,6 +50,10 @@ class Normalised:
     strength: Strength
 
 
+NormalisedFields = tuple[str, str, str, Strength]
+"""kind, key, display, strength: the fields of a `Normalised`, in order."""
+
+
 class IdentifierKind:
     """One kind of identifier. Subclasses implement `clean_text`; the rest has defaults.
 
@@ -59,6 +63,8 @@ class IdentifierKind:
     """
 
     name: str = ""
+    pure: bool = True
+    """The result depends on the value (and pepper) only, so it may be memoised."""
 
     def error(self, reason: str) -> IdentifierError:
         return IdentifierError(self.name, reason)
@@ -93,13 +99,17 @@ class IdentifierKind:
     def strength(self, clean: str) -> Strength:
         return Strength.STRONG
 
-    def normalise(self, raw: str, *, pepper: bytes) -> Normalised:
+    def fields(self, raw: str, pepper: bytes) -> NormalisedFields:
+        """`normalise` as a plain tuple, for the bulk path, which never needs the object."""
         clean = self.clean(raw)
         key = self.key(clean, pepper)
         display = self.caption(clean)
         if len(key) > MAX_STORED_LENGTH or len(display) > MAX_STORED_LENGTH:
             raise self.error(f"value is longer than {MAX_STORED_LENGTH} characters once normalised")
-        return Normalised(self.name, key, display, self.strength(clean))
+        return (self.name, key, display, self.strength(clean))
+
+    def normalise(self, raw: str, *, pepper: bytes) -> Normalised:
+        return Normalised(*self.fields(raw, pepper))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
