@@ -1,7 +1,7 @@
 """The bulk path: a whole region's history or a national backlog, fast.
 
 `hq import --bulk FILE…` validates and normalises lines in worker processes (the same
-`parse_case` as every other door), writes the NEW cases with the database driver's bulk
+`parse_case` rules as every other door), writes the NEW cases with the database driver's bulk
 primitives (executemany on SQLite, COPY on PostgreSQL) in one transaction, sends lines
 for cases that already exist through the ordinary incremental path, and finishes with one
 full relink (`hq.linking.bulk.full_relink`). Per-line errors are reported exactly as in
@@ -25,7 +25,7 @@ from typing import Any, AsyncIterator, Iterator
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from hq.case_record import CaseRecord, FieldError, parse_case
+from hq.case_record import CaseRecord, Compact, FieldError, parse_case_compact
 from hq.importer import ImportReport, LineError
 from hq.ingest import ingest
 from hq.linking.bulk import full_relink
@@ -49,17 +49,6 @@ class _Job:
     first_line: int
     lines: list[str]
     pepper: bytes
-
-
-Compact = tuple  # a CaseRecord as plain tuples: cheap to send back from a worker process
-
-
-def _compact(r: CaseRecord) -> Compact:
-    victim = None if r.victim is None else (r.victim.name, r.victim.phone, r.victim.iin)
-    mentions = tuple((m.identifier.kind, m.identifier.key, m.identifier.display, m.identifier.strength.value,
-                      m.role, m.note) for m in r.mentions)
-    return (r.registration_number, r.region_code, r.unit_id, r.unit_name, r.registered_at, r.article, r.scheme,
-            r.status, r.damage_kzt, r.recovered_kzt, victim, mentions, r.content_hash())
 
 
 def _expand(t: Compact) -> CaseRecord:
@@ -91,7 +80,7 @@ def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
             bad.append(LineError(job.source, number, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}"))
             continue
         try:
-            good.append((number, _compact(parse_case(obj, directory, pepper=job.pepper))))
+            good.append((number, parse_case_compact(obj, directory, pepper=job.pepper)))
         except FieldError as exc:
             bad.append(LineError(job.source, number, exc.field, exc.reason))
     return good, bad

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 
-from hq.identifiers import IdentifierError, Normalised, normalise
+from hq.identifiers import IdentifierError, Normalised, Strength, normalise_fields
 from hq.models import CaseStatus, MentionRole, Scheme
 from regions import Directory, UnknownRegion
 
@@ -135,6 +135,10 @@ def hashed_text_reference(
 
 def _text(obj: dict[str, Any], name: str, *, required: bool = False, max_len: int = 200) -> str | None:
     value = obj.get(name)
+    if value.__class__ is str:  # the usual case: a short non-blank string, returned stripped
+        text = value.strip()
+        if text and len(text) <= max_len:
+            return text
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise FieldError(name, "is required")
@@ -149,8 +153,13 @@ def _text(obj: dict[str, Any], name: str, *, required: bool = False, max_len: in
     return value
 
 
+MAX_AMOUNT = 10**15
+
+
 def _amount(obj: dict[str, Any], name: str) -> int:
     value = obj.get(name, 0)
+    if value.__class__ is int and 0 <= value <= MAX_AMOUNT:  # the usual case
+        return value
     if value is None:
         return 0
     if isinstance(value, float) and value.is_integer():
@@ -159,12 +168,12 @@ def _amount(obj: dict[str, Any], name: str) -> int:
         raise FieldError(name, "must be a whole number of tenge")
     if value < 0:
         raise FieldError(name, "must not be negative")
-    if value > 10**15:
+    if value > MAX_AMOUNT:
         raise FieldError(name, "is implausibly large")
     return value
 
 
-def _victim(raw: Any, pepper: bytes) -> VictimRecord | None:
+def _victim(raw: Any, pepper: bytes) -> VictimFields | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -174,20 +183,28 @@ def _victim(raw: Any, pepper: bytes) -> VictimRecord | None:
     iin = _text(raw, "iin", max_len=32)
     try:
         if phone is not None:
-            phone = normalise("phone", phone, pepper=pepper).key
+            phone = normalise_fields("phone", phone, pepper=pepper)[1]
     except IdentifierError as exc:
         raise FieldError("victim.phone", exc.reason) from None
     if iin is not None:
         # Victim data is personal data, not linking evidence: hold it to its shape (12
         # digits) but not to the check digit, which regional typists get wrong and which
-        # the export format's own example fails.
-        iin = "".join(ch for ch in iin if not ch.isspace())
+        # the export format's own example fails. split() drops exactly the characters
+        # str.isspace() calls whitespace.
+        iin = "".join(iin.split())
         if len(iin) != 12 or not iin.isdigit():
             raise FieldError("victim.iin", "must be 12 digits")
-    return VictimRecord(name=name, phone=phone, iin=iin)
+    return (name, phone, iin)
 
 
-def _mentions(raw: Any, pepper: bytes) -> list[MentionRecord]:
+Mention = tuple[str, str, str, Strength, str, str | None]
+"""kind, key, display, strength, role, note: one validated mention, before any record is built."""
+
+_SUSPECT = MentionRole.SUSPECT.value
+_ROLE_REASON = f"must be one of {', '.join(sorted(ROLES))}"
+
+
+def _mentions(raw: Any, pepper: bytes) -> list[Mention]:
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -195,50 +212,53 @@ def _mentions(raw: Any, pepper: bytes) -> list[MentionRecord]:
     if len(raw) > MAX_IDENTIFIERS:
         raise FieldError("identifiers", f"more than {MAX_IDENTIFIERS} identifiers in one case")
     seen: dict[tuple[str, str, str], int] = {}
-    out: list[MentionRecord] = []
+    out: list[Mention] = []
     for i, item in enumerate(raw):
-        where = f"identifiers[{i}]"
         if not isinstance(item, dict):
-            raise FieldError(where, "must be an object with kind and value")
+            raise FieldError(f"identifiers[{i}]", "must be an object with kind and value")
         kind = item.get("kind")
         value = item.get("value")
         if not isinstance(kind, str) or not kind:
-            raise FieldError(f"{where}.kind", "is required")
+            raise FieldError(f"identifiers[{i}].kind", "is required")
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
-            raise FieldError(f"{where}.value", "is required and must be a string")
-        role = item.get("role") or MentionRole.SUSPECT.value
+            raise FieldError(f"identifiers[{i}].value", "is required and must be a string")
+        role = item.get("role") or _SUSPECT
         if role not in ROLES:
-            raise FieldError(f"{where}.role", f"must be one of {', '.join(sorted(ROLES))}")
+            raise FieldError(f"identifiers[{i}].role", _ROLE_REASON)
         note = item.get("note")
         if note is not None and not isinstance(note, str):
-            raise FieldError(f"{where}.note", "must be a string")
+            raise FieldError(f"identifiers[{i}].note", "must be a string")
         try:
-            ident = normalise(kind, value, pepper=pepper)
+            ident = normalise_fields(kind, value, pepper=pepper)
         except IdentifierError as exc:
-            field_name = f"{where}.kind" if "unknown identifier kind" in exc.reason else f"{where}.value"
-            raise FieldError(field_name, str(exc)) from None
-        dedup = (ident.kind, ident.key, role)
-        if dedup in seen:
+            part = "kind" if "unknown identifier kind" in exc.reason else "value"
+            raise FieldError(f"identifiers[{i}].{part}", str(exc)) from None
+        dedup = (ident[0], ident[1], role)
+        j = seen.get(dedup)
+        if j is not None:
             # The same value typed twice: keep one mention, join the notes.
-            j = seen[dedup]
             prev = out[j]
-            notes = "; ".join(n for n in (prev.note, note) if n)
-            out[j] = MentionRecord(prev.identifier, role, notes or None)
+            notes = "; ".join(n for n in (prev[5], note) if n)
+            out[j] = (*prev[:5], notes or None)
             continue
         seen[dedup] = len(out)
-        out.append(MentionRecord(ident, role, (note or "").strip()[:2000] or None))
+        out.append((*ident, role, (note or "").strip()[:2000] or None))
     return out
 
 
-def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
-    """Validate one export record; raise FieldError on the first problem."""
+CaseFields = tuple[str, str, str | None, str | None, dt.date, str | None, str | None, str, int, int,
+                   VictimFields | None, list[Mention]]
+"""A validated case in CaseRecord's field order, victim and mentions as plain tuples."""
+
+
+def _validate(obj: Any, directory: Directory, pepper: bytes) -> CaseFields:
+    """Every rule of the export format, in order; FieldError on the first problem."""
     if not isinstance(obj, dict):
         raise FieldError("(line)", "must be a JSON object")
-    unknown = set(obj) - KNOWN_FIELDS
-    if unknown:
-        raise FieldError(sorted(unknown)[0], "is not a field of the export format")
+    if not KNOWN_FIELDS.issuperset(obj):
+        raise FieldError(sorted(set(obj) - KNOWN_FIELDS)[0], "is not a field of the export format")
     reg = _text(obj, "registration_number", required=True, max_len=32)
     assert reg is not None
     if not reg.replace("-", "").isalnum():
@@ -266,10 +286,20 @@ def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
         raise FieldError("status", f"must be one of {', '.join(sorted(STATUSES))}")
     damage = _amount(obj, "damage_kzt")
     recovered = _amount(obj, "recovered_kzt")
+    victim = _victim(obj.get("victim"), pepper)
+    mentions = _mentions(obj.get("identifiers"), pepper)
+    return (reg, region.code, unit.id if unit else None, unit_name, registered_at, article, scheme, status,
+            damage, recovered, victim, mentions)
+
+
+def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
+    """Validate one export record; raise FieldError on the first problem."""
+    (reg, region_code, unit_id, unit_name, registered_at, article, scheme, status, damage, recovered, victim,
+     mentions) = _validate(obj, directory, pepper)
     return CaseRecord(
         registration_number=reg,
-        region_code=region.code,
-        unit_id=unit.id if unit else None,
+        region_code=region_code,
+        unit_id=unit_id,
         unit_name=unit_name,
         registered_at=registered_at,
         article=article,
@@ -277,6 +307,31 @@ def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
         status=status,
         damage_kzt=damage,
         recovered_kzt=recovered,
-        victim=_victim(obj.get("victim"), pepper),
-        mentions=_mentions(obj.get("identifiers"), pepper),
+        victim=None if victim is None else VictimRecord(*victim),
+        mentions=[MentionRecord(Normalised(kind, key, display, strength), role, note)
+                  for kind, key, display, strength, role, note in mentions],
     )
+
+
+Compact = tuple
+"""A CaseRecord as plain tuples, cheap to send back from a worker process: the ten scalar
+fields, victim (name, phone, iin) or None, mentions as (kind, key, display, strength value,
+role, note), and the content hash."""
+
+
+def compact_record(r: CaseRecord) -> Compact:
+    victim = None if r.victim is None else (r.victim.name, r.victim.phone, r.victim.iin)
+    mentions = tuple((m.identifier.kind, m.identifier.key, m.identifier.display, m.identifier.strength.value,
+                      m.role, m.note) for m in r.mentions)
+    return (r.registration_number, r.region_code, r.unit_id, r.unit_name, r.registered_at, r.article, r.scheme,
+            r.status, r.damage_kzt, r.recovered_kzt, victim, mentions, r.content_hash())
+
+
+def parse_case_compact(obj: Any, directory: Directory, *, pepper: bytes) -> Compact:
+    """`compact_record(parse_case(...))` without building the records in between (bulk path)."""
+    f = _validate(obj, directory, pepper)
+    mentions = f[11]
+    digest = content_hash_of(*f[:11], [(kind, key, role, note) for kind, key, _, _, role, note in mentions])
+    # strength._value_ is Strength.value without the enum property's cost
+    return (*f[:11], tuple([(kind, key, display, strength._value_, role, note)
+                            for kind, key, display, strength, role, note in mentions]), digest)
