@@ -2,17 +2,19 @@
 
 The bulk import parses millions of lines, so a few rules have a fast form next to the
 plain one: the hashed text of a case is written out by hand instead of json.dumps, the
-bulk path builds compact tuples straight from the validated fields, and normalisation is
-memoised. Each test here pits a fast form against its reference on awkward inputs.
+bulk path builds compact tuples straight from the validated fields, normalisation is
+memoised, and card numbers are Luhn-checked by table with a pre-keyed HMAC. Each test here pits a fast form against its reference on awkward inputs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdnum import luhn
 
 from hq.case_record import (
     FieldError,
@@ -23,6 +25,7 @@ from hq.case_record import (
     parse_case_compact,
 )
 from hq.identifiers import KINDS, IdentifierError, normalise
+from hq.identifiers.card import card_key, luhn_valid
 from regions import load_directory
 from tests.identifiers.support import PEPPER
 
@@ -148,3 +151,28 @@ def test_victim_iin_whitespace_rule(text: str) -> None:
     # case_record drops whitespace from a victim IIN with str.split(): the same characters
     # as str.isspace(), which the rule was first written with.
     assert "".join(text.split()) == "".join(ch for ch in text if not ch.isspace())
+
+
+# --- cards ----------------------------------------------------------------------------------
+
+@settings(max_examples=500, deadline=None)
+@given(digits=st.text(alphabet="0123456789", min_size=1, max_size=25))
+def test_luhn_table_is_stdnum(digits: str) -> None:
+    assert luhn_valid(digits) == (luhn.checksum(digits) == 0)
+
+
+def test_luhn_table_on_every_single_digit_typo() -> None:
+    pan = "4042438609878024"
+    for i in range(len(pan)):
+        for d in "0123456789":
+            typo = pan[:i] + d + pan[i + 1:]
+            assert luhn_valid(typo) == (luhn.checksum(typo) == 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(pan=st.text(alphabet="0123456789", min_size=13, max_size=19),
+       pepper=st.binary(min_size=0, max_size=100))
+def test_card_key_is_the_one_shot_hmac(pan: str, pepper: bytes) -> None:
+    expected = "h" + hmac.digest(pepper, pan.encode("ascii"), "sha256").hex()[:32]
+    assert card_key(pan, pepper) == expected
+    assert card_key(pan, bytearray(pepper)) == expected
