@@ -11,6 +11,7 @@ the ordinary import. A kill before the commit leaves nothing; re-running finishe
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import time
@@ -70,19 +71,27 @@ def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
     directory = load_directory()
     good: list[tuple[int, Compact]] = []
     bad: list[LineError] = []
-    for offset, line in enumerate(job.lines):
-        number = job.first_line + offset
-        if not line.strip():
-            continue
-        try:
-            obj = orjson.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append(LineError(job.source, number, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        try:
-            good.append((number, parse_case_compact(obj, directory, pepper=job.pepper)))
-        except FieldError as exc:
-            bad.append(LineError(job.source, number, exc.field, exc.reason))
+    # Parsing allocates millions of small objects and next to no reference cycles, so the
+    # cyclic collector would only rescan them (a tenth of the parse time): off for the chunk.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for offset, line in enumerate(job.lines):
+            number = job.first_line + offset
+            if not line.strip():
+                continue
+            try:
+                obj = orjson.loads(line)
+            except json.JSONDecodeError as exc:
+                bad.append(LineError(job.source, number, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}"))
+                continue
+            try:
+                good.append((number, parse_case_compact(obj, directory, pepper=job.pepper)))
+            except FieldError as exc:
+                bad.append(LineError(job.source, number, exc.field, exc.reason))
+    finally:
+        if collecting:
+            gc.enable()
     return good, bad
 
 
