@@ -220,10 +220,11 @@ def _mentions(raw: Any, pepper: bytes) -> list[Mention]:
         value = item.get("value")
         if not isinstance(kind, str) or not kind:
             raise FieldError(f"identifiers[{i}].kind", "is required")
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise FieldError(f"identifiers[{i}].value", "is required and must be a string")
+        if value.__class__ is not str:
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str):
+                raise FieldError(f"identifiers[{i}].value", "is required and must be a string")
         role = item.get("role") or _SUSPECT
         if role not in ROLES:
             raise FieldError(f"identifiers[{i}].role", _ROLE_REASON)
@@ -244,7 +245,7 @@ def _mentions(raw: Any, pepper: bytes) -> list[Mention]:
             out[j] = (*prev[:5], notes or None)
             continue
         seen[dedup] = len(out)
-        out.append((*ident, role, (note or "").strip()[:2000] or None))
+        out.append((*ident, role, None if note is None else note.strip()[:2000] or None))
     return out
 
 

@@ -96,13 +96,13 @@ def _memoised(kind: str, raw: str, pepper: bytes) -> NormalisedFields | _Rejecte
 def normalise_fields(kind: str, raw: str, *, pepper: bytes) -> NormalisedFields:
     """`normalise` as a plain (kind, key, display, strength) tuple.
 
-    Memoised by (kind, value, pepper) for the pure kinds: ring members mention each
-    other's numbers and a few login IPs recur across thousands of cases. Card keys
-    depend on the pepper, hence the pepper in the memo key.
+    Memoised by (kind, value, pepper) where that pays (`IdentifierKind.memoise`): ring
+    members mention each other's accounts and a few login IPs recur across thousands of
+    cases. Card keys depend on the pepper, hence the pepper in the memo key.
     """
     if kind.__class__ is str and raw.__class__ is str and pepper.__class__ is bytes:
         impl = KINDS.get(kind)
-        if impl is not None and impl.pure:
+        if impl is not None and impl.memoise:
             result = _memoised(kind, raw, pepper)
             if result.__class__ is _Rejected:
                 raise IdentifierError(result.kind, result.reason)

@@ -76,7 +76,7 @@ class IinKind(IdentifierKind):
     """A Kazakh IIN: 12 digits, valid birth date and century digit, valid check digit."""
 
     name = "iin"
-    pure = False  # a birth date must not be in the future: the answer depends on today
+    memoise = False  # a birth date must not be in the future: the answer depends on today
 
     def clean_text(self, text: str) -> str:
         iin = text.translate(_SEPARATORS)
