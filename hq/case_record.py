@@ -109,8 +109,8 @@ def hashed_text(
     tests/identifiers/test_fast_paths.py checks the two agree.
     """
     rows = sorted([(kind, key, role, note or "") for kind, key, role, note in mentions])
-    ms = ", ".join(f"[{_json_str(kind)}, {_json_str(key)}, {_json_str(role)}, {_json_str(note)}]"
-                   for kind, key, role, note in rows)
+    ms = ", ".join([f"[{_json_str(kind)}, {_json_str(key)}, {_json_str(role)}, {_json_str(note)}]"
+                    for kind, key, role, note in rows])
     vs = "null" if victim is None else f"[{_js(victim[0])}, {_js(victim[1])}, {_js(victim[2])}]"
     return (f'{{"a": {_js(article)}, "d": {_json_str(registered_at.isoformat())}, '
             f'"dm": {int.__repr__(damage_kzt)}, "g": {_json_str(region_code)}, "m": [{ms}], '

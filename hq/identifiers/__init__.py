@@ -100,11 +100,12 @@ def normalise_fields(kind: str, raw: str, *, pepper: bytes) -> NormalisedFields:
     members mention each other's accounts and a few login IPs recur across thousands of
     cases. Card keys depend on the pepper, hence the pepper in the memo key.
     """
-    if kind.__class__ is str and raw.__class__ is str and pepper.__class__ is bytes:
-        impl = KINDS.get(kind)
-        if impl is not None and impl.memoise:
-            result = _memoised(kind, raw, pepper)
-            if result.__class__ is _Rejected:
-                raise IdentifierError(result.kind, result.reason)
-            return result  # type: ignore[return-value]
-    return get_kind(kind).fields(raw, pepper)
+    impl = KINDS.get(kind) if kind.__class__ is str else None
+    if impl is None:
+        return get_kind(kind).fields(raw, pepper)  # an unknown kind's error
+    if impl.memoise and raw.__class__ is str and pepper.__class__ is bytes:
+        result = _memoised(kind, raw, pepper)
+        if result.__class__ is _Rejected:
+            raise IdentifierError(result.kind, result.reason)
+        return result  # type: ignore[return-value]
+    return impl.fields(raw, pepper)
