@@ -78,7 +78,7 @@ def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
     try:
         for offset, line in enumerate(job.lines):
             number = job.first_line + offset
-            if not line.strip():
+            if not line or line.isspace():  # blank (what `not line.strip()` says, without a copy)
                 continue
             try:
                 obj = orjson.loads(line)
