@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 
-from hq.identifiers import IdentifierError, Normalised, Strength, normalise_fields
+from hq.identifiers import IdentifierError, Normalised, normalise_fields
 from hq.models import CaseStatus, MentionRole, Scheme
 from regions import Directory, UnknownRegion
 
@@ -197,8 +197,8 @@ def _victim(raw: Any, pepper: bytes) -> VictimFields | None:
     return (name, phone, iin)
 
 
-Mention = tuple[str, str, str, Strength, str, str | None]
-"""kind, key, display, strength, role, note: one validated mention, before any record is built."""
+Mention = tuple[str, str, str, str, str, str | None]
+"""kind, key, display, strength value, role, note: one validated mention as plain data."""
 
 _SUSPECT = MentionRole.SUSPECT.value
 _ROLE_REASON = f"must be one of {', '.join(sorted(ROLES))}"
@@ -211,8 +211,7 @@ def _mentions(raw: Any, pepper: bytes) -> list[Mention]:
         raise FieldError("identifiers", "must be a list of {kind, value, role?, note?}")
     if len(raw) > MAX_IDENTIFIERS:
         raise FieldError("identifiers", f"more than {MAX_IDENTIFIERS} identifiers in one case")
-    seen: dict[tuple[str, str, str], int] = {}
-    out: list[Mention] = []
+    found: dict[tuple[str, str, str], Mention] = {}  # by (kind, key, role), in order of first mention
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
             raise FieldError(f"identifiers[{i}]", "must be an object with kind and value")
@@ -237,16 +236,14 @@ def _mentions(raw: Any, pepper: bytes) -> list[Mention]:
             part = "kind" if "unknown identifier kind" in exc.reason else "value"
             raise FieldError(f"identifiers[{i}].{part}", str(exc)) from None
         dedup = (ident[0], ident[1], role)
-        j = seen.get(dedup)
-        if j is not None:
+        prev = found.get(dedup)
+        if prev is None:
+            found[dedup] = ident + (role, None if note is None else note.strip()[:2000] or None)
+        else:
             # The same value typed twice: keep one mention, join the notes.
-            prev = out[j]
             notes = "; ".join(n for n in (prev[5], note) if n)
-            out[j] = (*prev[:5], notes or None)
-            continue
-        seen[dedup] = len(out)
-        out.append((*ident, role, None if note is None else note.strip()[:2000] or None))
-    return out
+            found[dedup] = prev[:5] + (notes or None,)
+    return list(found.values())
 
 
 CaseFields = tuple[str, str, str | None, str | None, dt.date, str | None, str | None, str, int, int,
@@ -309,8 +306,7 @@ def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
         damage_kzt=damage,
         recovered_kzt=recovered,
         victim=None if victim is None else VictimRecord(*victim),
-        mentions=[MentionRecord(Normalised(kind, key, display, strength), role, note)
-                  for kind, key, display, strength, role, note in mentions],
+        mentions=[MentionRecord(Normalised.from_fields(m[:4]), m[4], m[5]) for m in mentions],
     )
 
 
@@ -331,8 +327,6 @@ def compact_record(r: CaseRecord) -> Compact:
 def parse_case_compact(obj: Any, directory: Directory, *, pepper: bytes) -> Compact:
     """`compact_record(parse_case(...))` without building the records in between (bulk path)."""
     f = _validate(obj, directory, pepper)
-    mentions = f[11]
+    mentions = f[11]  # already in the compact form
     digest = content_hash_of(*f[:11], [(kind, key, role, note) for kind, key, _, _, role, note in mentions])
-    # strength._value_ is Strength.value without the enum property's cost
-    return (*f[:11], tuple([(kind, key, display, strength._value_, role, note)
-                            for kind, key, display, strength, role, note in mentions]), digest)
+    return (*f[:11], tuple(mentions), digest)

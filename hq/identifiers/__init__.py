@@ -75,7 +75,7 @@ def get_kind(name: str) -> IdentifierKind:
 
 def normalise(kind: str, raw: str, *, pepper: bytes) -> Normalised:
     """Clean `raw` as an identifier of `kind`: its key, display form and strength."""
-    return Normalised(*normalise_fields(kind, raw, pepper=pepper))
+    return Normalised.from_fields(normalise_fields(kind, raw, pepper=pepper))
 
 
 class _Rejected(NamedTuple):
@@ -94,7 +94,7 @@ def _memoised(kind: str, raw: str, pepper: bytes) -> NormalisedFields | _Rejecte
 
 
 def normalise_fields(kind: str, raw: str, *, pepper: bytes) -> NormalisedFields:
-    """`normalise` as a plain (kind, key, display, strength) tuple.
+    """`normalise` as a plain (kind, key, display, strength value) tuple.
 
     Memoised by (kind, value, pepper) where that pays (`IdentifierKind.memoise`): ring
     members mention each other's accounts and a few login IPs recur across thousands of

@@ -40,6 +40,13 @@ class Strength(str, enum.Enum):
     PHONE = "phone"
 
 
+_STRENGTHS: dict[str, Strength] = {s.value: s for s in Strength}
+
+NormalisedFields = tuple[str, str, str, str]
+"""kind, key, display and strength value ("strong"...): a `Normalised` as plain data,
+the form the bulk import stores."""
+
+
 @dataclass(frozen=True, slots=True)
 class Normalised:
     """What the rest of HQ sees of an identifier: never the raw text."""
@@ -49,9 +56,10 @@ class Normalised:
     display: str
     strength: Strength
 
-
-NormalisedFields = tuple[str, str, str, Strength]
-"""kind, key, display, strength: the fields of a `Normalised`, in order."""
+    @classmethod
+    def from_fields(cls, fields: NormalisedFields) -> Normalised:
+        kind, key, display, strength = fields
+        return cls(kind, key, display, _STRENGTHS[strength])
 
 
 class IdentifierKind:
@@ -107,10 +115,10 @@ class IdentifierKind:
         display = self.caption(clean)
         if len(key) > MAX_STORED_LENGTH or len(display) > MAX_STORED_LENGTH:
             raise self.error(f"value is longer than {MAX_STORED_LENGTH} characters once normalised")
-        return (self.name, key, display, self.strength(clean))
+        return (self.name, key, display, self.strength(clean)._value_)  # _value_: .value without the enum property
 
     def normalise(self, raw: str, *, pepper: bytes) -> Normalised:
-        return Normalised(*self.fields(raw, pepper))
+        return Normalised.from_fields(self.fields(raw, pepper))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
