@@ -21,9 +21,10 @@ from functools import lru_cache
 
 from stdnum import luhn
 
+from hq.identifiers._text import drop_chars
 from hq.identifiers.base import IdentifierKind
 
-_SEPARATORS = str.maketrans("", "", " \t\u00a0-.")
+_SEPARATORS = " \t\u00a0-."
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -78,7 +79,7 @@ class CardKind(IdentifierKind):
     name = "card"
 
     def clean_text(self, text: str) -> str:
-        pan = text.translate(_SEPARATORS)
+        pan = drop_chars(text, _SEPARATORS)
         if not _DIGITS.fullmatch(pan):
             raise self.error("card number may contain only digits, spaces, dashes and dots")
         if not 13 <= len(pan) <= 19:

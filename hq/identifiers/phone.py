@@ -22,13 +22,14 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from hq.identifiers._text import drop_chars
 from hq.identifiers.base import IdentifierKind, Strength
 
 DEFAULT_REGION = "KZ"
 INVALID_REASON = "not a valid Kazakh or international phone number"
 
 # Separators people type inside numbers; the fast path deletes them before matching.
-_SEPARATORS = str.maketrans("", "", " \t\u00a0-().")
+_SEPARATORS = " \t\u00a0-()."
 
 # `+7`, `8` (Kazakh trunk prefix), `7` or nothing, then a 10-digit national number that
 # starts with 7 (all Kazakh numbers do; Russian ones start with 3, 4, 8 or 9).
@@ -58,7 +59,7 @@ def parse_slow(text: str) -> str | None:
         text = "+" + text[2:]
     e164 = _valid_e164(text)
     if e164 is None:
-        compact = text.translate(_SEPARATORS)
+        compact = drop_chars(text, _SEPARATORS)
         if _SHARED_ZONE.fullmatch(compact):
             # `79161234567`: a Russian number with the shared +7 code but no `+`.
             # phonenumbers (region KZ) only strips a bare 7 before Kazakh numbers.
@@ -88,7 +89,7 @@ FAST_PREFIXES: frozenset[str] = _probe_fast_prefixes()
 
 def parse_fast(text: str) -> str | None:
     """E.164 for the common Kazakh spellings without calling phonenumbers, else None."""
-    match = _KZ_FAST.fullmatch(text.translate(_SEPARATORS))
+    match = _KZ_FAST.fullmatch(drop_chars(text, _SEPARATORS))
     if match is None:
         return None
     national = match.group(1)
