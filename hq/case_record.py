@@ -73,12 +73,12 @@ class CaseRecord:
             self.registration_number, self.region_code, self.unit_id, self.unit_name, self.registered_at,
             self.article, self.scheme, self.status, self.damage_kzt, self.recovered_kzt,
             None if v is None else (v.name, v.phone, v.iin),
-            [(m.identifier.kind, m.identifier.key, m.role, m.note) for m in self.mentions],
+            [(m.identifier.kind, m.identifier.key, m.role, m.note or "") for m in self.mentions],
         )
 
 
 VictimFields = tuple[str | None, str | None, str | None]  # name, phone key, iin
-HashedMention = tuple[str, str, str, str | None]  # kind, key, role, note
+HashedMention = tuple[str, str, str, str]  # kind, key, role, note ("" for none)
 
 
 def content_hash_of(
@@ -108,9 +108,8 @@ def hashed_text(
     json.dumps itself was a sixth of the bulk import's parse time.
     tests/identifiers/test_fast_paths.py checks the two agree.
     """
-    rows = sorted([(kind, key, role, note or "") for kind, key, role, note in mentions])
     ms = ", ".join([f"[{_json_str(kind)}, {_json_str(key)}, {_json_str(role)}, {_json_str(note)}]"
-                    for kind, key, role, note in rows])
+                    for kind, key, role, note in sorted(mentions)])
     vs = "null" if victim is None else f"[{_js(victim[0])}, {_js(victim[1])}, {_js(victim[2])}]"
     return (f'{{"a": {_js(article)}, "d": {_json_str(registered_at.isoformat())}, '
             f'"dm": {int.__repr__(damage_kzt)}, "g": {_json_str(region_code)}, "m": [{ms}], '
@@ -328,5 +327,5 @@ def parse_case_compact(obj: Any, directory: Directory, *, pepper: bytes) -> Comp
     """`compact_record(parse_case(...))` without building the records in between (bulk path)."""
     f = _validate(obj, directory, pepper)
     mentions = f[11]  # already in the compact form
-    digest = content_hash_of(*f[:11], [(kind, key, role, note) for kind, key, _, _, role, note in mentions])
+    digest = content_hash_of(*f[:11], [(kind, key, role, note or "") for kind, key, _, _, role, note in mentions])
     return (*f[:11], tuple(mentions), digest)

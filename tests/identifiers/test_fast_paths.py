@@ -47,7 +47,7 @@ maybe_texts = st.none() | texts
                      st.integers(min_value=0, max_value=10**15), st.integers(min_value=0, max_value=10**15)),
     victim=st.none() | st.tuples(maybe_texts, maybe_texts, maybe_texts),
     mentions=st.lists(st.tuples(st.sampled_from(["phone", "card", "iban"]), texts,
-                                st.sampled_from(["suspect", "victim", "witness"]), maybe_texts), max_size=6),
+                                st.sampled_from(["suspect", "victim", "witness"]), texts), max_size=6),
 )
 def test_hashed_text_is_json_dumps(fields: tuple, victim: tuple | None, mentions: list) -> None:
     mentions = mentions + mentions[:1]  # a repeated row sorts the same way too
@@ -57,7 +57,7 @@ def test_hashed_text_is_json_dumps(fields: tuple, victim: tuple | None, mentions
 def test_hashed_text_of_a_plain_case() -> None:
     args = ("221561030000457", "KZ-61", None, "Turkistan city police", dt.date(2022, 6, 4), "190-2-4", None,
             "suspended", 16552000, 0, ("Д. С.", "+77021112233", None),
-            [("phone", "+77471234567", "suspect", None), ("card", "h0a", "suspect", 'x "y"\n')])
+            [("phone", "+77471234567", "suspect", ""), ("card", "h0a", "suspect", 'x "y"\n')])
     assert hashed_text(*args) == hashed_text_reference(*args)
 
 
