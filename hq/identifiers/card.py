@@ -55,14 +55,15 @@ def card_key(pan: str, pepper: bytes) -> str:
 
 
 # Luhn: every second digit from the right is doubled, and a two-digit product counts as
-# the sum of its digits (2*7 = 14 -> 5).
-_PLAIN = {str(d): d for d in range(10)}
-_DOUBLED = {str(d): 2 * d - 9 if d > 4 else 2 * d for d in range(10)}
+# the sum of its digits (2*7 = 14 -> 5): 0123456789 become 0246813579.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
 
 
 def luhn_valid(digits: str) -> bool:
-    """`stdnum.luhn.checksum(digits) == 0` for ASCII digits, by table: four times faster."""
-    return (sum(map(_PLAIN.__getitem__, digits[::-2])) + sum(map(_DOUBLED.__getitem__, digits[-2::-2]))) % 10 == 0
+    """`stdnum.luhn.checksum(digits) == 0` for ASCII digits, in C-level string operations
+    (the digits' sum is the sum of their bytes less 48 each): several times faster."""
+    summed = digits[::-2] + digits[-2::-2].translate(_DOUBLED)
+    return (sum(summed.encode()) - 48 * len(summed)) % 10 == 0
 
 
 def make_card(prefix: str, rng: random.Random) -> str:
