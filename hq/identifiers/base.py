@@ -108,11 +108,21 @@ class IdentifierKind:
     def strength(self, clean: str) -> Strength:
         return Strength.STRONG
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # Which defaults a kind keeps, so that `fields` skips calling them (it runs
+        # millions of times in a bulk import).
+        cls._key_is_clean = cls.key is IdentifierKind.key
+        cls._caption_is_clean = cls.caption is IdentifierKind.caption
+
+    _key_is_clean = True
+    _caption_is_clean = True
+
     def fields(self, raw: str, pepper: bytes) -> NormalisedFields:
         """`normalise` as a plain tuple, for the bulk path, which never needs the object."""
         clean = self.clean(raw)
-        key = self.key(clean, pepper)
-        display = self.caption(clean)
+        key = clean if self._key_is_clean else self.key(clean, pepper)
+        display = clean if self._caption_is_clean else self.caption(clean)
         if len(key) > MAX_STORED_LENGTH or len(display) > MAX_STORED_LENGTH:
             raise self.error(f"value is longer than {MAX_STORED_LENGTH} characters once normalised")
         return (self.name, key, display, self.strength(clean)._value_)  # _value_: .value without the enum property
