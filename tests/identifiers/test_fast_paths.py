@@ -141,6 +141,20 @@ def test_memoised_normalise_is_the_kind_itself(kind: str) -> None:
             assert _memo_outcome(kind, raw, pepper) == _kind_outcome(kind, raw, pepper)
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_fields_is_clean_key_caption_strength(kind: str) -> None:
+    # fields() skips calling the key/caption defaults; the long way round must agree.
+    impl = KINDS[kind]
+    for raw in ["4042 4386 0987 8024", "8 701 123 45 67", "KZ86125KZT5004100100", "10.0.0.1", "@SomeBuyer",
+                "qiwi:+77011234567", "850101300120", "https://Shop.kz/Path/", "a@b.kz", "binance:123456"]:
+        try:
+            clean = impl.clean(raw)
+        except IdentifierError:
+            continue
+        expected = (impl.name, impl.key(clean, PEPPER), impl.caption(clean), impl.strength(clean).value)
+        assert impl.fields(raw, PEPPER) == expected
+
+
 def test_memoised_error_is_raised_afresh() -> None:
     errors = []
     for _ in range(2):
