@@ -28,6 +28,7 @@ KNOWN_FIELDS = frozenset(
     }
 )
 MAX_IDENTIFIERS = 500
+_ONE_DAY = dt.timedelta(days=1)
 
 
 class FieldError(ValueError):
@@ -272,7 +273,7 @@ def _validate(obj: Any, directory: Directory, pepper: bytes) -> CaseFields:
         registered_at = dt.date.fromisoformat(date_raw or "")
     except ValueError:
         raise FieldError("registered_at", f"must be an ISO date like 2022-06-04, got {date_raw!r}") from None
-    if registered_at > dt.date.today() + dt.timedelta(days=1):
+    if registered_at > dt.date.today() + _ONE_DAY:
         raise FieldError("registered_at", "is in the future")
     article = _text(obj, "article", max_len=32)
     scheme = _text(obj, "scheme", max_len=32)
