@@ -98,7 +98,7 @@ def normalise_fields(kind: str, raw: str, *, pepper: bytes) -> NormalisedFields:
 
     Memoised by (kind, value, pepper) where that pays (`IdentifierKind.memoise`): ring
     members mention each other's accounts and a few login IPs recur across thousands of
-    cases. Card keys depend on the pepper, hence the pepper in the memo key.
+    cases. The pepper is part of the memo key because a kind's key may depend on it.
     """
     impl = KINDS.get(kind) if kind.__class__ is str else None
     if impl is None:

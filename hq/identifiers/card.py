@@ -78,6 +78,7 @@ class CardKind(IdentifierKind):
     """A payment card number: 13-19 digits with a valid Luhn check digit."""
 
     name = "card"
+    memoise = False  # a memo would keep full card numbers in memory for the process's life
 
     def clean_text(self, text: str) -> str:
         pan = drop_chars(text, _SEPARATORS)
