@@ -1,7 +1,8 @@
 """Validate one regional export record (../shared/case-export.md) into a normalised case.
 
 The import, the GraphQL register/update mutations and the benchmark all go through
-`parse_case`, so a case is held to the same rules whichever door it came in by. Every
+`parse_case`, and the bulk import through `parse_case_compact`; both run the same
+`_validate`, so a case is held to the same rules whichever door it came in by. Every
 problem is a `FieldError` naming the field (dotted path) and the reason.
 """
 
@@ -11,9 +12,10 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _json_str
 from typing import Any
 
-from hq.identifiers import IdentifierError, Normalised, normalise
+from hq.identifiers import IdentifierError, Normalised, normalise_fields
 from hq.models import CaseStatus, MentionRole, Scheme
 from regions import Directory, UnknownRegion
 
@@ -27,6 +29,7 @@ KNOWN_FIELDS = frozenset(
     }
 )
 MAX_IDENTIFIERS = 500
+_ONE_DAY = dt.timedelta(days=1)
 
 
 class FieldError(ValueError):
@@ -67,18 +70,76 @@ class CaseRecord:
 
     def content_hash(self) -> str:
         """Hash of the normalised content: a re-sent identical case is recognised as unchanged."""
-        body = {
-            "r": self.registration_number, "g": self.region_code, "u": self.unit_id,
-            "un": self.unit_name, "d": self.registered_at.isoformat(), "a": self.article,
-            "s": self.scheme, "st": self.status, "dm": self.damage_kzt, "rc": self.recovered_kzt,
-            "v": None if self.victim is None else [self.victim.name, self.victim.phone, self.victim.iin],
-            "m": sorted([m.identifier.kind, m.identifier.key, m.role, m.note or ""] for m in self.mentions),
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        v = self.victim
+        return content_hash_of(
+            self.registration_number, self.region_code, self.unit_id, self.unit_name, self.registered_at,
+            self.article, self.scheme, self.status, self.damage_kzt, self.recovered_kzt,
+            None if v is None else (v.name, v.phone, v.iin),
+            [(m.identifier.kind, m.identifier.key, m.role, m.note or "") for m in self.mentions],
+        )
+
+
+VictimFields = tuple[str | None, str | None, str | None]  # name, phone key, iin
+HashedMention = tuple[str, str, str, str]  # kind, key, role, note ("" for none)
+
+
+def content_hash_of(
+    reg: str, region_code: str, unit_id: str | None, unit_name: str | None, registered_at: dt.date,
+    article: str | None, scheme: str | None, status: str, damage_kzt: int, recovered_kzt: int,
+    victim: VictimFields | None, mentions: list[HashedMention],
+) -> str:
+    """`CaseRecord.content_hash` from the fields, for callers that never build the record."""
+    text = hashed_text(reg, region_code, unit_id, unit_name, registered_at, article, scheme, status,
+                       damage_kzt, recovered_kzt, victim, mentions)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _js(value: str | None) -> str:
+    return "null" if value is None else _json_str(value)
+
+
+def hashed_text(
+    reg: str, region_code: str, unit_id: str | None, unit_name: str | None, registered_at: dt.date,
+    article: str | None, scheme: str | None, status: str, damage_kzt: int, recovered_kzt: int,
+    victim: VictimFields | None, mentions: list[HashedMention],
+) -> str:
+    """The text that is hashed: exactly `hashed_text_reference`, written out by hand.
+
+    Stored hashes must keep matching, so this is byte for byte what json.dumps(sort_keys=True)
+    gives (same string escaping function, keys in sorted order, ", " and ": " separators);
+    json.dumps itself took over a tenth of the bulk import's parse time.
+    tests/identifiers/test_fast_paths.py checks the two agree.
+    """
+    ms = ", ".join([f"[{_json_str(kind)}, {_json_str(key)}, {_json_str(role)}, {_json_str(note)}]"
+                    for kind, key, role, note in sorted(mentions)])
+    vs = "null" if victim is None else f"[{_js(victim[0])}, {_js(victim[1])}, {_js(victim[2])}]"
+    return (f'{{"a": {_js(article)}, "d": {_json_str(registered_at.isoformat())}, '
+            f'"dm": {int.__repr__(damage_kzt)}, "g": {_json_str(region_code)}, "m": [{ms}], '
+            f'"r": {_json_str(reg)}, "rc": {int.__repr__(recovered_kzt)}, "s": {_js(scheme)}, '
+            f'"st": {_json_str(status)}, "u": {_js(unit_id)}, "un": {_js(unit_name)}, "v": {vs}}}')
+
+
+def hashed_text_reference(
+    reg: str, region_code: str, unit_id: str | None, unit_name: str | None, registered_at: dt.date,
+    article: str | None, scheme: str | None, status: str, damage_kzt: int, recovered_kzt: int,
+    victim: VictimFields | None, mentions: list[HashedMention],
+) -> str:
+    """The definition of the hashed text (the format of every stored hash); slow."""
+    body = {
+        "r": reg, "g": region_code, "u": unit_id, "un": unit_name, "d": registered_at.isoformat(),
+        "a": article, "s": scheme, "st": status, "dm": damage_kzt, "rc": recovered_kzt,
+        "v": None if victim is None else list(victim),
+        "m": sorted([kind, key, role, note or ""] for kind, key, role, note in mentions),
+    }
+    return json.dumps(body, sort_keys=True)
 
 
 def _text(obj: dict[str, Any], name: str, *, required: bool = False, max_len: int = 200) -> str | None:
     value = obj.get(name)
+    if value.__class__ is str:  # the usual case: a short non-blank string, returned stripped
+        text = value.strip()
+        if text and len(text) <= max_len:
+            return text
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise FieldError(name, "is required")
@@ -93,8 +154,13 @@ def _text(obj: dict[str, Any], name: str, *, required: bool = False, max_len: in
     return value
 
 
+MAX_AMOUNT = 10**15
+
+
 def _amount(obj: dict[str, Any], name: str) -> int:
     value = obj.get(name, 0)
+    if value.__class__ is int and 0 <= value <= MAX_AMOUNT:  # the usual case
+        return value
     if value is None:
         return 0
     if isinstance(value, float) and value.is_integer():
@@ -103,12 +169,12 @@ def _amount(obj: dict[str, Any], name: str) -> int:
         raise FieldError(name, "must be a whole number of tenge")
     if value < 0:
         raise FieldError(name, "must not be negative")
-    if value > 10**15:
+    if value > MAX_AMOUNT:
         raise FieldError(name, "is implausibly large")
     return value
 
 
-def _victim(raw: Any, pepper: bytes) -> VictimRecord | None:
+def _victim(raw: Any, pepper: bytes) -> VictimFields | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -118,71 +184,80 @@ def _victim(raw: Any, pepper: bytes) -> VictimRecord | None:
     iin = _text(raw, "iin", max_len=32)
     try:
         if phone is not None:
-            phone = normalise("phone", phone, pepper=pepper).key
+            phone = normalise_fields("phone", phone, pepper=pepper)[1]
     except IdentifierError as exc:
         raise FieldError("victim.phone", exc.reason) from None
     if iin is not None:
         # Victim data is personal data, not linking evidence: hold it to its shape (12
         # digits) but not to the check digit, which regional typists get wrong and which
-        # the export format's own example fails.
-        iin = "".join(ch for ch in iin if not ch.isspace())
+        # the export format's own example fails. split() drops exactly the characters
+        # str.isspace() calls whitespace.
+        iin = "".join(iin.split())
         if len(iin) != 12 or not iin.isdigit():
             raise FieldError("victim.iin", "must be 12 digits")
-    return VictimRecord(name=name, phone=phone, iin=iin)
+    return (name, phone, iin)
 
 
-def _mentions(raw: Any, pepper: bytes) -> list[MentionRecord]:
+Mention = tuple[str, str, str, str, str, str | None]
+"""kind, key, display, strength value, role, note: one validated mention as plain data."""
+
+_SUSPECT = MentionRole.SUSPECT.value
+_ROLE_REASON = f"must be one of {', '.join(sorted(ROLES))}"
+
+
+def _mentions(raw: Any, pepper: bytes) -> list[Mention]:
     if raw is None:
         return []
     if not isinstance(raw, list):
         raise FieldError("identifiers", "must be a list of {kind, value, role?, note?}")
     if len(raw) > MAX_IDENTIFIERS:
         raise FieldError("identifiers", f"more than {MAX_IDENTIFIERS} identifiers in one case")
-    seen: dict[tuple[str, str, str], int] = {}
-    out: list[MentionRecord] = []
+    found: dict[tuple[str, str, str], Mention] = {}  # by (kind, key, role), in order of first mention
     for i, item in enumerate(raw):
-        where = f"identifiers[{i}]"
         if not isinstance(item, dict):
-            raise FieldError(where, "must be an object with kind and value")
+            raise FieldError(f"identifiers[{i}]", "must be an object with kind and value")
         kind = item.get("kind")
         value = item.get("value")
         if not isinstance(kind, str) or not kind:
-            raise FieldError(f"{where}.kind", "is required")
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            raise FieldError(f"{where}.value", "is required and must be a string")
-        role = item.get("role") or MentionRole.SUSPECT.value
+            raise FieldError(f"identifiers[{i}].kind", "is required")
+        if value.__class__ is not str:
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str):
+                raise FieldError(f"identifiers[{i}].value", "is required and must be a string")
+        role = item.get("role") or _SUSPECT
         if role not in ROLES:
-            raise FieldError(f"{where}.role", f"must be one of {', '.join(sorted(ROLES))}")
+            raise FieldError(f"identifiers[{i}].role", _ROLE_REASON)
         note = item.get("note")
         if note is not None and not isinstance(note, str):
-            raise FieldError(f"{where}.note", "must be a string")
+            raise FieldError(f"identifiers[{i}].note", "must be a string")
         try:
-            ident = normalise(kind, value, pepper=pepper)
+            ident = normalise_fields(kind, value, pepper=pepper)
         except IdentifierError as exc:
-            field_name = f"{where}.kind" if "unknown identifier kind" in exc.reason else f"{where}.value"
-            raise FieldError(field_name, str(exc)) from None
-        dedup = (ident.kind, ident.key, role)
-        if dedup in seen:
+            part = "kind" if "unknown identifier kind" in exc.reason else "value"
+            raise FieldError(f"identifiers[{i}].{part}", str(exc)) from None
+        dedup = (ident[0], ident[1], role)
+        prev = found.get(dedup)
+        if prev is None:
+            found[dedup] = ident + (role, None if note is None else note.strip()[:2000] or None)
+        else:
             # The same value typed twice: keep one mention, join the notes.
-            j = seen[dedup]
-            prev = out[j]
-            notes = "; ".join(n for n in (prev.note, note) if n)
-            out[j] = MentionRecord(prev.identifier, role, notes or None)
-            continue
-        seen[dedup] = len(out)
-        out.append(MentionRecord(ident, role, (note or "").strip()[:2000] or None))
-    return out
+            notes = "; ".join(n for n in (prev[5], note) if n)
+            found[dedup] = prev[:5] + (notes or None,)
+    return list(found.values())
 
 
-def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
-    """Validate one export record; raise FieldError on the first problem."""
+CaseFields = tuple[str, str, str | None, str | None, dt.date, str | None, str | None, str, int, int,
+                   VictimFields | None, list[Mention]]
+"""A validated case in CaseRecord's field order, victim and mentions as plain tuples."""
+
+
+def _validate(obj: Any, directory: Directory, pepper: bytes) -> CaseFields:
+    """Every rule of the export format, in order; FieldError on the first problem."""
     if not isinstance(obj, dict):
         raise FieldError("(line)", "must be a JSON object")
-    unknown = set(obj) - KNOWN_FIELDS
-    if unknown:
-        raise FieldError(sorted(unknown)[0], "is not a field of the export format")
+    if not KNOWN_FIELDS.issuperset(obj):
+        raise FieldError(sorted(set(obj) - KNOWN_FIELDS)[0], "is not a field of the export format")
     reg = _text(obj, "registration_number", required=True, max_len=32)
     assert reg is not None
     if not reg.replace("-", "").isalnum():
@@ -199,7 +274,7 @@ def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
         registered_at = dt.date.fromisoformat(date_raw or "")
     except ValueError:
         raise FieldError("registered_at", f"must be an ISO date like 2022-06-04, got {date_raw!r}") from None
-    if registered_at > dt.date.today() + dt.timedelta(days=1):
+    if registered_at > dt.date.today() + _ONE_DAY:
         raise FieldError("registered_at", "is in the future")
     article = _text(obj, "article", max_len=32)
     scheme = _text(obj, "scheme", max_len=32)
@@ -210,10 +285,20 @@ def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
         raise FieldError("status", f"must be one of {', '.join(sorted(STATUSES))}")
     damage = _amount(obj, "damage_kzt")
     recovered = _amount(obj, "recovered_kzt")
+    victim = _victim(obj.get("victim"), pepper)
+    mentions = _mentions(obj.get("identifiers"), pepper)
+    return (reg, region.code, unit.id if unit else None, unit_name, registered_at, article, scheme, status,
+            damage, recovered, victim, mentions)
+
+
+def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
+    """Validate one export record; raise FieldError on the first problem."""
+    (reg, region_code, unit_id, unit_name, registered_at, article, scheme, status, damage, recovered, victim,
+     mentions) = _validate(obj, directory, pepper)
     return CaseRecord(
         registration_number=reg,
-        region_code=region.code,
-        unit_id=unit.id if unit else None,
+        region_code=region_code,
+        unit_id=unit_id,
         unit_name=unit_name,
         registered_at=registered_at,
         article=article,
@@ -221,6 +306,28 @@ def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
         status=status,
         damage_kzt=damage,
         recovered_kzt=recovered,
-        victim=_victim(obj.get("victim"), pepper),
-        mentions=_mentions(obj.get("identifiers"), pepper),
+        victim=None if victim is None else VictimRecord(*victim),
+        mentions=[MentionRecord(Normalised.from_fields(m[:4]), m[4], m[5]) for m in mentions],
     )
+
+
+Compact = tuple
+"""A CaseRecord as plain tuples, cheap to send back from a worker process: the ten scalar
+fields, victim (name, phone, iin) or None, mentions as (kind, key, display, strength value,
+role, note), and the content hash."""
+
+
+def compact_record(r: CaseRecord) -> Compact:
+    victim = None if r.victim is None else (r.victim.name, r.victim.phone, r.victim.iin)
+    mentions = tuple((m.identifier.kind, m.identifier.key, m.identifier.display, m.identifier.strength.value,
+                      m.role, m.note) for m in r.mentions)
+    return (r.registration_number, r.region_code, r.unit_id, r.unit_name, r.registered_at, r.article, r.scheme,
+            r.status, r.damage_kzt, r.recovered_kzt, victim, mentions, r.content_hash())
+
+
+def parse_case_compact(obj: Any, directory: Directory, *, pepper: bytes) -> Compact:
+    """`compact_record(parse_case(...))` without building the records in between (bulk path)."""
+    f = _validate(obj, directory, pepper)
+    mentions = f[11]  # already in the compact form
+    digest = content_hash_of(*f[:11], [(kind, key, role, note or "") for kind, key, _, _, role, note in mentions])
+    return (*f[:11], tuple(mentions), digest)

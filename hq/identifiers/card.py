@@ -17,12 +17,14 @@ from __future__ import annotations
 import hmac
 import random
 import re
+from functools import lru_cache
 
 from stdnum import luhn
 
+from hq.identifiers._text import drop_chars
 from hq.identifiers.base import IdentifierKind
 
-_SEPARATORS = str.maketrans("", "", " \t\u00a0-.")
+_SEPARATORS = " \t\u00a0-."
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -37,9 +39,31 @@ def mask_pan(pan: str) -> str:
     return _group4(pan[:6] + "*" * (len(pan) - 10) + pan[-4:])
 
 
+@lru_cache(maxsize=8)
+def _keyed_hmac(pepper: bytes) -> hmac.HMAC:
+    """An HMAC that has absorbed the pepper: copying it skips the key setup on every card."""
+    return hmac.new(pepper, digestmod="sha256")
+
+
 def card_key(pan: str, pepper: bytes) -> str:
-    """The stored key: HMAC of the PAN under the server pepper, 128 bits in hex."""
-    return "h" + hmac.digest(pepper, pan.encode("ascii"), "sha256").hex()[:32]
+    """The stored key: HMAC-SHA256 of the PAN under the server pepper, 128 bits in hex."""
+    if pepper.__class__ is not bytes:  # not a cache key (bytearray...): the one-shot form
+        return "h" + hmac.digest(pepper, pan.encode("ascii"), "sha256").hex()[:32]
+    mac = _keyed_hmac(pepper).copy()
+    mac.update(pan.encode("ascii"))
+    return "h" + mac.hexdigest()[:32]
+
+
+# Luhn: every second digit from the right is doubled, and a two-digit product counts as
+# the sum of its digits (2*7 = 14 -> 5): 0123456789 become 0246813579.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
+def luhn_valid(digits: str) -> bool:
+    """`stdnum.luhn.checksum(digits) == 0` for ASCII digits, in C-level string operations
+    (the digits' sum is the sum of their bytes less 48 each): several times faster."""
+    summed = digits[::-2] + digits[-2::-2].translate(_DOUBLED)
+    return (sum(summed.encode()) - 48 * len(summed)) % 10 == 0
 
 
 def make_card(prefix: str, rng: random.Random) -> str:
@@ -54,14 +78,15 @@ class CardKind(IdentifierKind):
     """A payment card number: 13-19 digits with a valid Luhn check digit."""
 
     name = "card"
+    memoise = False  # a memo would keep full card numbers in memory for the process's life
 
     def clean_text(self, text: str) -> str:
-        pan = text.translate(_SEPARATORS)
+        pan = drop_chars(text, _SEPARATORS)
         if not _DIGITS.fullmatch(pan):
             raise self.error("card number may contain only digits, spaces, dashes and dots")
         if not 13 <= len(pan) <= 19:
             raise self.error(f"card number must have 13 to 19 digits, not {len(pan)}")
-        if luhn.checksum(pan) != 0:
+        if not luhn_valid(pan):
             raise self.error("card number fails the Luhn check")
         return pan
 

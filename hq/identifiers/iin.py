@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from hq.identifiers._text import drop_chars
 from hq.identifiers.base import IdentifierKind
 
 _WEIGHTS_1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 _WEIGHTS_2 = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
-_SEPARATORS = str.maketrans("", "", " \t\u00a0-.")
+_SEPARATORS = " \t\u00a0-."
 _IIN = re.compile(r"[0-9]{12}")
 _CENTURY = {"1": 1800, "2": 1800, "3": 1900, "4": 1900, "5": 2000, "6": 2000}
 
@@ -76,9 +77,10 @@ class IinKind(IdentifierKind):
     """A Kazakh IIN: 12 digits, valid birth date and century digit, valid check digit."""
 
     name = "iin"
+    memoise = False  # a birth date must not be in the future: the answer depends on today
 
     def clean_text(self, text: str) -> str:
-        iin = text.translate(_SEPARATORS)
+        iin = drop_chars(text, _SEPARATORS)
         if not _IIN.fullmatch(iin):
             raise self.error("IIN must be exactly 12 digits")
         if iin[6] not in "0123456":

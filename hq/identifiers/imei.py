@@ -13,9 +13,10 @@ import re
 
 from stdnum import imei, luhn
 
+from hq.identifiers._text import drop_chars
 from hq.identifiers.base import IdentifierKind
 
-_SEPARATORS = str.maketrans("", "", " \t\u00a0-/.")
+_SEPARATORS = " \t\u00a0-/."
 _DIGITS = re.compile(r"[0-9]+")
 
 
@@ -25,7 +26,7 @@ class ImeiKind(IdentifierKind):
     name = "imei"
 
     def clean_text(self, text: str) -> str:
-        digits = text.translate(_SEPARATORS)
+        digits = drop_chars(text, _SEPARATORS)
         if not _DIGITS.fullmatch(digits):
             raise self.error("IMEI may contain only digits, spaces, dashes and slashes")
         if len(digits) == 16:

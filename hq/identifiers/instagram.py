@@ -23,6 +23,7 @@ class InstagramKind(IdentifierKind):
     """An Instagram account: `@name`, `name` or a profile link."""
 
     name = "instagram"
+    memoise = False  # a couple of regexes: cheaper than a memo lookup
 
     def clean_text(self, text: str) -> str:
         value = text

@@ -9,7 +9,8 @@ Almost all of them are Kazakh mobiles, so a precompiled regex handles the unambi
 Kazakh spellings. It only answers for 3-digit prefixes where phonenumbers itself accepts
 every number (found by probing phonenumbers at import time), so it can never accept a
 number the slow path would reject or give it a different key; everything else goes to
-phonenumbers. Results are cached (`lru_cache`): the same fraud numbers recur across cases.
+phonenumbers, whose answers are cached (`lru_cache`): the same fraud numbers recur
+across cases.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from hq.identifiers._text import drop_chars
 from hq.identifiers.base import IdentifierKind, Strength
 
 DEFAULT_REGION = "KZ"
 INVALID_REASON = "not a valid Kazakh or international phone number"
 
 # Separators people type inside numbers; the fast path deletes them before matching.
-_SEPARATORS = str.maketrans("", "", " \t\u00a0-().")
+_SEPARATORS = " \t\u00a0-()."
 
 # `+7`, `8` (Kazakh trunk prefix), `7` or nothing, then a 10-digit national number that
 # starts with 7 (all Kazakh numbers do; Russian ones start with 3, 4, 8 or 9).
@@ -57,7 +59,7 @@ def parse_slow(text: str) -> str | None:
         text = "+" + text[2:]
     e164 = _valid_e164(text)
     if e164 is None:
-        compact = text.translate(_SEPARATORS)
+        compact = drop_chars(text, _SEPARATORS)
         if _SHARED_ZONE.fullmatch(compact):
             # `79161234567`: a Russian number with the shared +7 code but no `+`.
             # phonenumbers (region KZ) only strips a bare 7 before Kazakh numbers.
@@ -87,7 +89,7 @@ FAST_PREFIXES: frozenset[str] = _probe_fast_prefixes()
 
 def parse_fast(text: str) -> str | None:
     """E.164 for the common Kazakh spellings without calling phonenumbers, else None."""
-    match = _KZ_FAST.fullmatch(text.translate(_SEPARATORS))
+    match = _KZ_FAST.fullmatch(drop_chars(text, _SEPARATORS))
     if match is None:
         return None
     national = match.group(1)
@@ -96,18 +98,28 @@ def parse_fast(text: str) -> str | None:
     return "+7" + national
 
 
-@lru_cache(maxsize=1 << 16)
+parse_slow_cached = lru_cache(maxsize=1 << 16)(parse_slow)
+
+
 def clean_phone(text: str) -> str | None:
-    """E.164 of `text` (fast path first), or None if it is not a valid phone number."""
-    return parse_fast(text) or parse_slow(text)
+    """E.164 of `text` (fast path first), or None if it is not a valid phone number.
+
+    Only phonenumbers' answers are cached: the fast path costs less than a lookup in a
+    big cache.
+    """
+    return parse_fast(text) or parse_slow_cached(text)
 
 
 @lru_cache(maxsize=1 << 16)
+def _caption_slow(e164: str) -> str:
+    return phonenumbers.format_number(phonenumbers.parse(e164), PhoneNumberFormat.INTERNATIONAL)
+
+
 def phone_caption(e164: str) -> str:
     """International format, e.g. `+7 701 123 4567` (phonenumbers' own layout for KZ mobiles)."""
     if len(e164) == 12 and e164.startswith("+7") and e164[2:5] in FAST_PREFIXES:
         return f"+7 {e164[2:5]} {e164[5:8]} {e164[8:]}"
-    return phonenumbers.format_number(phonenumbers.parse(e164), PhoneNumberFormat.INTERNATIONAL)
+    return _caption_slow(e164)
 
 
 class PhoneKind(IdentifierKind):
@@ -115,6 +127,7 @@ class PhoneKind(IdentifierKind):
     share lines, so the linker checks phone hubs before trusting a shared number."""
 
     name = "phone"
+    memoise = False  # the fast path is cheaper than a memo; phonenumbers' answers are cached
 
     def clean_text(self, text: str) -> str:
         e164 = clean_phone(text)

@@ -29,6 +29,7 @@ class TelegramKind(IdentifierKind):
     """A Telegram user, group or channel: `id<digits>` or `@username`."""
 
     name = "telegram"
+    memoise = False  # a couple of regexes: cheaper than a memo lookup
 
     def clean_text(self, text: str) -> str:
         value = strip_trailing(text)
