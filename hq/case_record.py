@@ -226,7 +226,7 @@ def _mentions(raw: Any, pepper: bytes) -> list[Mention]:
             if not isinstance(value, str):
                 raise FieldError(f"identifiers[{i}].value", "is required and must be a string")
         role = item.get("role") or _SUSPECT
-        if role not in ROLES:
+        if role.__class__ is not str or role not in ROLES:  # a list or object is unhashable: check first
             raise FieldError(f"identifiers[{i}].role", _ROLE_REASON)
         note = item.get("note")
         if note is not None and not isinstance(note, str):

@@ -71,6 +71,8 @@ async def test_bad_lines_are_reported_and_good_lines_kept(sessions) -> None:
         json.dumps({**case("100000000000004", "KZ-71"), "damage_kzt": -5}),
         json.dumps({k: v for k, v in case("100000000000005").items() if k != "registered_at"}),
         json.dumps(case("100000000000006", "KZ-71", ("fax", "123"))),
+        json.dumps({**case("100000000000007", "KZ-71"),
+                    "identifiers": [{"kind": "phone", "value": "87011234567", "role": ["suspect"]}]}),
     ]
     report = await import_lines(sessions, lines, "f.jsonl", load_directory(), PEPPER.encode())
     assert report.inserted == 1
@@ -81,7 +83,8 @@ async def test_bad_lines_are_reported_and_good_lines_kept(sessions) -> None:
     assert errs[6] == ("damage_kzt", "must not be negative")
     assert errs[7] == ("registered_at", "is required")
     assert errs[8][0] == "identifiers[0].kind"
-    assert set(errs) == {2, 3, 4, 6, 7, 8}
+    assert errs[9][0] == "identifiers[0].role" and "must be one of" in errs[9][1]  # a list, not a crash
+    assert set(errs) == {2, 3, 4, 6, 7, 8, 9}
     assert (await counts(sessions))["cases"] == 1
 
 

@@ -92,3 +92,20 @@ async def test_links_from_memory_equal_links_read_back(db_url: str, tmp_path: Pa
         assert await full_relink(s, 3) == set()
     assert await snapshot() == before
     await engine.dispose()
+
+
+async def test_bulk_reports_an_unhashable_role_on_its_line_only(db_url: str, tmp_path: Path) -> None:
+    """A `role` sent as a list is that line's error; the other lines of its chunk still load."""
+    from tests.helpers import case
+
+    good = [case(f"30000000000000{i}", "KZ-71", ("phone", f"+7 701 123 45 6{i}")) for i in range(3)]
+    bad = {**case("300000000000009", "KZ-71"),
+           "identifiers": [{"kind": "phone", "value": "87011234567", "role": {"r": "suspect"}}]}
+    export = tmp_path / "roles.jsonl"
+    export.write_text("\n".join(json.dumps(o) for o in (good[0], bad, good[1], good[2])) + "\n")
+    engine = make_engine(db_url)
+    report = await bulk_import(engine, make_sessionmaker(engine), [export], PEPPER.encode(), hub_threshold=3,
+                               workers=2)
+    await engine.dispose()
+    assert report.inserted == 3
+    assert [(e.line, e.field) for e in report.errors] == [(2, "identifiers[0].role")]
