@@ -27,14 +27,15 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hq import case_stats
-from hq.case_record import CaseRecord, Compact, FieldError, parse_case_compact
+from hq.case_record import Compact, FieldError, parse_case_compact, record_of
 from hq.importer import ImportReport, LineError
 from hq.ingest import ingest
 from hq.linking.bulk import Evidence, full_relink
 from hq.linking.incremental import lock_writes
 from hq.linking.rules import LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
-from hq.models import Case, Identifier, utcnow
-from hq.rawsql import Raw, marks
+from hq.db import dialect_name
+from hq.models import Case, Identifier, Mention, utcnow
+from hq.rawsql import Raw, drop_indexes, marks, plain_indexes
 
 CHUNK_LINES = 5000
 
@@ -52,19 +53,6 @@ class _Job:
     first_line: int
     lines: list[str]
     pepper: bytes
-
-
-def _expand(t: Compact) -> CaseRecord:
-    from hq.case_record import MentionRecord, VictimRecord
-    from hq.identifiers import Normalised, Strength
-
-    return CaseRecord(
-        registration_number=t[0], region_code=t[1], unit_id=t[2], unit_name=t[3], registered_at=t[4],
-        article=t[5], scheme=t[6], status=t[7], damage_kzt=t[8], recovered_kzt=t[9],
-        victim=None if t[10] is None else VictimRecord(*t[10]),
-        mentions=[MentionRecord(Normalised(k, key, disp, Strength(st)), role, note)
-                  for k, key, disp, st, role, note in t[11]],
-    )
 
 
 def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
@@ -174,28 +162,12 @@ async def _write(raw: Raw, table: str, cols: list[str], rows: list[tuple]) -> No
         await raw.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks(len(cols))})", rows)
 
 
-SECONDARY_INDEXES = {  # plain (non-unique) indexes on the bulk-loaded tables
-    "ix_mentions_identifier": "CREATE INDEX ix_mentions_identifier ON mentions (identifier_id, role)",
-    "ix_cases_region_date": "CREATE INDEX ix_cases_region_date ON cases (region_code, registered_at)",
-    "ix_cases_registered_at": "CREATE INDEX ix_cases_registered_at ON cases (registered_at)",
-    "ix_cases_status": "CREATE INDEX ix_cases_status ON cases (status)",
-    "ix_cases_scheme": "CREATE INDEX ix_cases_scheme ON cases (scheme)",
-}
-
-
-async def _drop_secondary_indexes(session: AsyncSession) -> list[str]:
-    """On an empty database, drop the plain indexes for the load; return how to rebuild them.
-
-    Done inside the load's transaction (DDL is transactional on SQLite and PostgreSQL), so
-    a kill rolls the indexes back together with the data.
-    """
-    for name in SECONDARY_INDEXES:
-        await session.execute(text(f"DROP INDEX IF EXISTS {name}"))
-    return list(SECONDARY_INDEXES.values())
+# Plain indexes on the bulk-loaded tables: dropped for a load into an empty database.
+SECONDARY_INDEXES = plain_indexes(Case.__table__, Mention.__table__)
 
 
 async def _bump_sequences(session: AsyncSession) -> None:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         for table in ("identifiers", "cases", "victims", "mentions"):
             await session.execute(text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST((SELECT MAX(id) FROM {table}), 1))"))
@@ -222,10 +194,10 @@ async def bulk_import(
         async with sessions.begin() as s:
             await lock_writes(s)
             raw = await Raw.of(s)
-            if s.bind is not None and s.bind.dialect.name == "sqlite":
+            if dialect_name(s) == "sqlite":
                 await s.execute(text("PRAGMA cache_size = -1000000"))  # 1 GB: index inserts stay in memory
             existing = {r for (r,) in await s.execute(select(Case.registration_number))}
-            rebuilt = await _drop_secondary_indexes(s) if not existing else []
+            rebuilt = await drop_indexes(raw, SECONDARY_INDEXES.values()) if not existing else []
             idents = await _existing_idents(s)
             # Nothing stored yet: the relink can take the linking mentions from memory.
             evidence = Evidence() if not existing and not idents else None
@@ -259,8 +231,8 @@ async def bulk_import(
             existing.clear()
             await _bump_sequences(s)
             await case_stats.rebuild(s)  # the statistics rollup: one GROUP BY in SQL, no per-row cost
-            for statement in rebuilt:  # one sorted build instead of millions of random inserts
-                await s.execute(text(statement))
+            for statement in rebuilt:
+                await raw.execute(statement)
             t2 = clock()
             await full_relink(s, hub_threshold, evidence)
     finally:
@@ -268,7 +240,7 @@ async def bulk_import(
             pool.close()
             pool.join()
     async with sessions() as s:  # fresh statistics, or the planner scans after a big load
-        if s.bind is not None and s.bind.dialect.name == "postgresql":
+        if dialect_name(s) == "postgresql":
             await s.execute(text("ANALYZE identifiers, cases, mentions, case_links, multi_episode_cases"))
         else:
             await s.execute(text("PRAGMA optimize"))
@@ -277,7 +249,7 @@ async def bulk_import(
     # Cases that already existed take the ordinary path: update in place, unchanged, relink.
     for start in range(0, len(again), batch_size):
         async with sessions.begin() as s:
-            res = await ingest(s, [_expand(rec) for _, rec in again[start:start + batch_size]])
+            res = await ingest(s, [record_of(rec[:12]) for _, rec in again[start:start + batch_size]])
         report.updated += len(res.updated)
         report.unchanged += len(res.unchanged)
     if timings is not None:

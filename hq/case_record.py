@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_str
+from collections.abc import Sequence
 from typing import Any
 
 from hq.identifiers import IdentifierError, Normalised, normalise_fields
@@ -248,7 +249,7 @@ def _mentions(raw: Any, pepper: bytes) -> list[Mention]:
 
 
 CaseFields = tuple[str, str, str | None, str | None, dt.date, str | None, str | None, str, int, int,
-                   VictimFields | None, list[Mention]]
+                   VictimFields | None, Sequence[Mention]]
 """A validated case in CaseRecord's field order, victim and mentions as plain tuples."""
 
 
@@ -293,8 +294,13 @@ def _validate(obj: Any, directory: Directory, pepper: bytes) -> CaseFields:
 
 def parse_case(obj: Any, directory: Directory, *, pepper: bytes) -> CaseRecord:
     """Validate one export record; raise FieldError on the first problem."""
+    return record_of(_validate(obj, directory, pepper))
+
+
+def record_of(fields: CaseFields) -> CaseRecord:
+    """The CaseRecord of validated fields (a compact record's first twelve are the same)."""
     (reg, region_code, unit_id, unit_name, registered_at, article, scheme, status, damage, recovered, victim,
-     mentions) = _validate(obj, directory, pepper)
+     mentions) = fields
     return CaseRecord(
         registration_number=reg,
         region_code=region_code,

@@ -45,6 +45,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hq.db import dialect_name
 from hq.models import CaseStatus
 from hq.rawsql import Raw
 
@@ -57,24 +58,24 @@ Key = tuple[str, str, str, str]  # (dimension, month, region_code, value)
 COLUMNS = ("dimension", "month", "region_code", "value", "cases", "solved", "suspended", "damage_kzt",
            "recovered_kzt")
 
-_MONTH_SQL = {"postgresql": "to_char(registered_at, 'YYYY-MM')", "sqlite": "strftime('%Y-%m', registered_at)"}
-# One pass over cases into the finest grain, then the three breakdowns from that.
+# 'YYYY-MM' of a case's registration date, in each dialect (also hq.console.stats' month key).
+MONTH_SQL = {"postgresql": "to_char(registered_at, 'YYYY-MM')", "sqlite": "strftime('%Y-%m', registered_at)"}
+_MEASURES = "SUM(n), SUM(s), SUM(p), SUM(d), SUM(r) FROM grain"
+# One pass over cases into the finest grain (solved and suspended counted there, once),
+# then the three breakdowns from that.
 _SELECT = (
-    "WITH grain AS (SELECT {month} AS month, region_code, COALESCE(scheme, 'unknown') AS scheme, status, "
-    "COUNT(*) AS n, COALESCE(SUM(damage_kzt), 0) AS d, COALESCE(SUM(recovered_kzt), 0) AS r "
+    f"WITH grain AS (SELECT {{month}} AS month, region_code, COALESCE(scheme, '{UNKNOWN_SCHEME}') AS scheme, "
+    "status, COUNT(*) AS n, "
+    f"CASE WHEN status IN ({', '.join(repr(s) for s in SOLVED)}) THEN COUNT(*) ELSE 0 END AS s, "
+    f"CASE WHEN status = '{SUSPENDED}' THEN COUNT(*) ELSE 0 END AS p, "
+    "COALESCE(SUM(damage_kzt), 0) AS d, COALESCE(SUM(recovered_kzt), 0) AS r "
     "FROM cases GROUP BY 1, 2, 3, 4) "
     "{insert}"
-    "SELECT 'status', month, region_code, status, SUM(n), "
-    "SUM(CASE WHEN status IN ('solved', 'sent_to_court') THEN n ELSE 0 END), "
-    "SUM(CASE WHEN status = 'suspended' THEN n ELSE 0 END), SUM(d), SUM(r) FROM grain GROUP BY 2, 3, 4 "
+    f"SELECT '{STATUS}', month, region_code, status, {_MEASURES} GROUP BY 2, 3, 4 "
     "UNION ALL "
-    "SELECT 'scheme', month, region_code, scheme, SUM(n), "
-    "SUM(CASE WHEN status IN ('solved', 'sent_to_court') THEN n ELSE 0 END), "
-    "SUM(CASE WHEN status = 'suspended' THEN n ELSE 0 END), SUM(d), SUM(r) FROM grain GROUP BY 2, 3, 4 "
+    f"SELECT '{SCHEME}', month, region_code, scheme, {_MEASURES} GROUP BY 2, 3, 4 "
     "UNION ALL "
-    "SELECT 'total', month, region_code, '', SUM(n), "
-    "SUM(CASE WHEN status IN ('solved', 'sent_to_court') THEN n ELSE 0 END), "
-    "SUM(CASE WHEN status = 'suspended' THEN n ELSE 0 END), SUM(d), SUM(r) FROM grain GROUP BY 2, 3"
+    f"SELECT '{TOTAL}', month, region_code, '', {_MEASURES} GROUP BY 2, 3"
 )
 _INSERT = f"INSERT INTO case_stats ({', '.join(COLUMNS)}) "
 _UPSERT = (
@@ -128,19 +129,15 @@ async def apply(raw: Raw, deltas: Deltas) -> None:
         await raw.executemany(_DROP_EMPTY, emptied)
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
-
-
 async def rebuild(session: AsyncSession) -> None:
     """Recompute the whole rollup from `cases` in SQL, in the session's transaction."""
     await session.execute(text("DELETE FROM case_stats"))
-    await session.execute(text(_SELECT.format(month=_MONTH_SQL[_dialect(session)], insert=_INSERT)))
+    await session.execute(text(_SELECT.format(month=MONTH_SQL[dialect_name(session)], insert=_INSERT)))
 
 
 async def expected(session: AsyncSession) -> dict[Key, tuple[int, ...]]:
     """What the rollup must hold, straight from `cases` (for checks and tests)."""
-    return _as_dict(await session.execute(text(_SELECT.format(month=_MONTH_SQL[_dialect(session)], insert=""))))
+    return _as_dict(await session.execute(text(_SELECT.format(month=MONTH_SQL[dialect_name(session)], insert=""))))
 
 
 async def current(session: AsyncSession) -> dict[Key, tuple[int, ...]]:

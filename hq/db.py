@@ -44,6 +44,11 @@ def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any
     return create_async_engine(url, **kwargs)
 
 
+def dialect_name(session: AsyncSession) -> str:
+    """"sqlite" or "postgresql": which SQL the session's engine speaks."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -15,12 +15,13 @@ through the ORM exactly like rows written by it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime
+from sqlalchemy import JSON, Date, DateTime, Index, Table
 from sqlalchemy.engine import Dialect
+from sqlalchemy.schema import CreateIndex
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _MARK = re.compile(r"\?")
@@ -94,3 +95,23 @@ class Raw:
     def json(self, value: Any) -> Any:
         """A JSON column's value as the dialect expects it."""
         return self._json(value) if self._json is not None else value
+
+
+def plain_indexes(*tables: Table) -> dict[str, Index]:
+    """The non-unique indexes of these tables by name, as the models declare them: what a
+    load may drop and rebuild (unique ones stay, they are the load's own checks)."""
+    return {str(ix.name): ix for t in tables for ix in sorted(t.indexes, key=lambda i: str(i.name)) if not ix.unique}
+
+
+async def drop_indexes(raw: Raw, indexes: Iterable[Index]) -> list[str]:
+    """Drop `indexes` in the current transaction; return the statements that rebuild them.
+
+    A big load then pays one sorted build per index instead of a random insert per row.
+    DDL is transactional on SQLite and PostgreSQL, so a kill before the commit brings the
+    indexes back together with the data.
+    """
+    rebuild = []
+    for ix in indexes:
+        await raw.execute(f"DROP INDEX IF EXISTS {ix.name}")
+        rebuild.append(str(CreateIndex(ix).compile(dialect=raw.dialect)))
+    return rebuild

@@ -27,7 +27,8 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, liter
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.case_stats import SCHEME, SOLVED, STATUS, SUSPENDED, TOTAL, UNKNOWN_SCHEME, month_of
+from hq.case_stats import MONTH_SQL, SCHEME, SOLVED, STATUS, SUSPENDED, TOTAL, UNKNOWN_SCHEME, month_of
+from hq.db import dialect_name
 from hq.models import Case, CaseStat
 
 
@@ -49,9 +50,7 @@ class StatRow:
 
 
 def month_bucket(dialect: str) -> ColumnElement[str]:
-    if dialect == "postgresql":
-        return func.to_char(Case.registered_at, literal_column("'YYYY-MM'"))
-    return func.strftime("%Y-%m", Case.registered_at)
+    return literal_column(MONTH_SQL[dialect])  # the rollup's own month key, over `cases`
 
 
 def _key(group_by: GroupBy, dialect: str) -> ColumnElement[str]:
@@ -62,10 +61,6 @@ def _key(group_by: GroupBy, dialect: str) -> ColumnElement[str]:
     if group_by is GroupBy.SCHEME:
         return func.coalesce(Case.scheme, UNKNOWN_SCHEME)
     return month_bucket(dialect)
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 def split_period(date_from: dt.date, date_to: dt.date) -> tuple[tuple[str, str] | None, list[tuple[dt.date, dt.date]]]:
@@ -161,14 +156,14 @@ async def statistics(session: AsyncSession, date_from: dt.date, date_to: dt.date
         params.update(first_month=months[0], last_month=months[1])
     for i, (a, b) in enumerate(edges):
         params.update({f"from{i}": a, f"to{i}": b})
-    q = _statement(group_by, _dialect(session), region is not None, months is not None, len(edges))
+    q = _statement(group_by, dialect_name(session), region is not None, months is not None, len(edges))
     return _rows(await session.execute(q, params))
 
 
 async def direct_statistics(session: AsyncSession, date_from: dt.date, date_to: dt.date, group_by: GroupBy,
                             *, region: str | None = None) -> list[StatRow]:
     """The same rows from one GROUP BY over every case in the period (no rollup)."""
-    q = _statement(group_by, _dialect(session), region is not None, False, 1)
+    q = _statement(group_by, dialect_name(session), region is not None, False, 1)
     return _rows(await session.execute(q, {"region": region, "from0": date_from, "to0": date_to}))
 
 

@@ -18,8 +18,8 @@ from hq.linking.graph import components
 from hq.linking.incremental import lock_writes
 from hq.linking.mec_store import INSERT_DECISION, INSERT_MEC, assign_mecs, next_mec_ids, refresh_aggregates
 from hq.linking.rules import LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
-from hq.models import MecStatus, utcnow
-from hq.rawsql import Raw
+from hq.models import CaseLink, MecStatus, utcnow
+from hq.rawsql import Raw, drop_indexes, plain_indexes
 
 
 def label_components(n_cases: int, case_idx: np.ndarray, node_idx: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -145,12 +145,6 @@ async def full_relink(session: AsyncSession, hub_threshold: int, evidence: Evide
     return await assign_mecs(session, labels, old_links)
 
 
-LINK_INDEXES = {  # the secondary indexes of case_links (hq.models.CaseLink)
-    "ix_case_links_group": "CREATE INDEX ix_case_links_group ON case_links (group_id)",
-    "ix_case_links_mec_id": "CREATE INDEX ix_case_links_mec_id ON case_links (mec_id)",
-}
-
-
 async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, labels: np.ndarray) -> set[int]:
     """First linking of a database: write every case's link once, with its final ids."""
     sizes = np.bincount(np.searchsorted(case_ids, labels), minlength=len(case_ids))
@@ -158,11 +152,10 @@ async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, la
     roots = np.unique(labels[multi])  # one multi-episode case per component, in case-id order
     mec_of_root = dict(zip(roots.tolist(), await next_mec_ids(raw, len(roots))))
     mec_ids = [mec_of_root[r] if ok else None for r, ok in zip(labels.tolist(), multi.tolist())]
-    for name in LINK_INDEXES:  # one sorted build each after the load beats a million random inserts
-        await raw.execute(f"DROP INDEX IF EXISTS {name}")
+    rebuild = await drop_indexes(raw, plain_indexes(CaseLink.__table__).values())
     await raw.executemany("INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)",
                           list(zip(case_ids.tolist(), group_ids.tolist(), mec_ids)))
-    for statement in LINK_INDEXES.values():
+    for statement in rebuild:
         await raw.execute(statement)
     now = raw.timestamp(utcnow())
     await raw.executemany(INSERT_MEC, [(mid, MecStatus.OPEN.value, 0, now, now) for mid in mec_of_root.values()])
