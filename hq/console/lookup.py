@@ -2,26 +2,35 @@
 
 The value is normalised exactly as the import normalises it (`hq.identifiers.normalise`
 with the server pepper), so `8 701 123 45 67` finds `+77011234567` and a card typed with
-spaces finds its HMAC key. A handful of indexed queries, no matter how many cases match.
+spaces finds its HMAC key. One indexed query, no matter how many cases match.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.identifiers import Normalised, normalise
-from hq.models import Case, CaseLink, Identifier, IdentifierStat, Mention
+from hq.linking.rules import LINKING_ROLE
+from hq.rawsql import Raw
 
 OWN_CASES_LIMIT = 50
-CHUNK = 5000
 
-
-def _chunks(ids: set[int]) -> list[list[int]]:
-    items = sorted(ids)
-    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+# One round trip: the identifier, its hub flag, and each case that mentions it with the
+# case's region, registration number and multi-episode case. An identifier is unique by
+# (kind, key), so the plan starts from that one row and follows indexes: the mentions of
+# one identifier (an index range), then cases and links by primary key.
+_LOOKUP = (
+    "SELECT i.id, i.excluded, i.excluded_reason, s.hub, m.case_id, m.role, c.region_code, "
+    "c.registration_number, l.mec_id FROM identifiers i "
+    "LEFT JOIN identifier_stats s ON s.identifier_id = i.id "
+    "LEFT JOIN mentions m ON m.identifier_id = i.id "
+    "LEFT JOIN cases c ON c.id = m.case_id "
+    "LEFT JOIN case_links l ON l.case_id = m.case_id "
+    "WHERE i.kind = ? AND i.key = ?"
+)
 
 
 @dataclass(slots=True)
@@ -52,41 +61,23 @@ async def lookup(session: AsyncSession, kind: str, value: str, pepper: bytes, *,
     Raises hq.identifiers.IdentifierError for a value that is not valid for its kind."""
     norm = normalise(kind, value, pepper=pepper)
     out = LookupResult(norm=norm)
-    row = (await session.execute(
-        select(Identifier.id, Identifier.excluded, Identifier.excluded_reason, IdentifierStat.hub)
-        .outerjoin(IdentifierStat, IdentifierStat.identifier_id == Identifier.id)
-        .where(Identifier.kind == norm.kind, Identifier.key == norm.key)
-    )).first()
-    if row is None:
+    rows = await (await Raw.of(session)).fetch(_LOOKUP, (norm.kind, norm.key))
+    if not rows:
         return out
-    out.identifier_id, out.excluded, out.excluded_reason, out.hub = int(row[0]), bool(row[1]), row[2], bool(row[3])
-    # Two steps on purpose: the mentions of one identifier first (an index range), then
-    # those cases by primary key. A join lets the planner guess a seq scan of `cases`.
+    ident, excluded, reason, hub = rows[0][:4]
+    out.identifier_id, out.excluded, out.excluded_reason, out.hub = int(ident), bool(excluded), reason, bool(hub)
+    cases: dict[int, tuple[str, str, int | None]] = {}  # case id -> (region, registration number, mec id)
     suspect: set[int] = set()
-    case_ids: set[int] = set()
-    for cid, role in await session.execute(
-            select(Mention.case_id, Mention.role).where(Mention.identifier_id == out.identifier_id)):
-        case_ids.add(int(cid))
-        if role == "suspect":
-            suspect.add(int(cid))
+    for *_, case_id, role, region, registration_number, mec_id in rows:
+        if case_id is None:
+            continue  # an identifier no case mentions any more
+        cases[int(case_id)] = (region, registration_number, mec_id)
+        if role == LINKING_ROLE:
+            suspect.add(int(case_id))
     out.suspect_cases = len(suspect)
-    mec_ids: set[int] = set()
-    regs: list[str] = []
-    for chunk in _chunks(case_ids):
-        for region, n in await session.execute(
-                select(Case.region_code, func.count()).where(Case.id.in_(chunk)).group_by(Case.region_code)):
-            out.region_counts[region] = out.region_counts.get(region, 0) + int(n)
-        if not detail:
-            continue
-        mec_ids.update(int(m) for m in (await session.execute(
-            select(CaseLink.mec_id).distinct().where(CaseLink.case_id.in_(chunk), CaseLink.mec_id.is_not(None))
-        )).scalars())
-        q = (select(Case.registration_number).where(Case.id.in_(chunk))
-             .order_by(Case.registration_number).limit(OWN_CASES_LIMIT))
-        if cases_region is not None:
-            q = q.where(Case.region_code == cases_region)
-        regs.extend((await session.execute(q)).scalars())
-    out.region_counts = dict(sorted(out.region_counts.items()))
-    out.mec_ids = sorted(mec_ids)
-    out.cases = sorted(regs)[:OWN_CASES_LIMIT]
+    out.region_counts = dict(sorted(Counter(region for region, _, _ in cases.values()).items()))
+    if detail:
+        out.mec_ids = sorted({int(m) for _, _, m in cases.values() if m is not None})
+        out.cases = sorted(r for region, r, _ in cases.values()
+                           if cases_region is None or region == cases_region)[:OWN_CASES_LIMIT]
     return out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api, Tokens
+from typing import Any
+
+from tests.conftest import PEPPER, Api, Tokens
 
 Q = """query($k: String!, $v: String!) { identifier(kind: $k, value: $v) {
   known caseCount value visibility hub excluded suspectCaseCount
@@ -73,3 +75,64 @@ async def test_liaison_gets_known_and_count_only(api: Api, tokens: Tokens, demo)
 async def test_unauthenticated_is_refused(api: Api, demo) -> None:
     resp = await api.client.post("/graphql", json={"query": '{ identifier(kind: "phone", value: "87011234567") { known } }'})
     assert resp.status_code == 401
+
+
+async def _reference(s: Any, identifier_id: int, detail: bool, region: str | None) -> tuple:
+    """What `lookup` must answer, computed the plain way with the ORM, one question at a time."""
+    from sqlalchemy import select
+
+    from hq.models import Case, CaseLink, Mention
+
+    mentions = (await s.execute(select(Mention.case_id, Mention.role).where(Mention.identifier_id == identifier_id))).all()
+    case_ids = {c for c, _ in mentions}
+    suspect = {c for c, role in mentions if role == "suspect"}
+    cases = (await s.execute(select(Case.id, Case.region_code, Case.registration_number)
+                             .where(Case.id.in_(case_ids)))).all() if case_ids else []
+    counts: dict[str, int] = {}
+    for _, r, _ in cases:
+        counts[r] = counts.get(r, 0) + 1
+    mecs: list[int] = []
+    regs: list[str] = []
+    if detail and case_ids:
+        mecs = sorted({m for (m,) in await s.execute(select(CaseLink.mec_id).where(
+            CaseLink.case_id.in_(case_ids), CaseLink.mec_id.is_not(None)))})
+        regs = sorted(n for _, r, n in cases if region is None or r == region)[:50]
+    return len(suspect), dict(sorted(counts.items())), mecs, regs
+
+
+async def test_lookup_answers_what_the_plain_queries_answer_for_every_identifier(sessions, demo) -> None:
+    """The one-statement lookup against a one-question-at-a-time reference, for every
+    identifier of the demo data (hubs, excluded, victim-side, shared across regions) and
+    every view: full, one region's registration numbers, and counts only."""
+    from sqlalchemy import select
+
+    from hq.console.lookup import lookup
+    from hq.identifiers import normalise
+    from hq.models import Identifier, IdentifierStat
+
+    async with sessions() as s:
+        idents = (await s.execute(select(Identifier.id, Identifier.kind, Identifier.key, Identifier.excluded,
+                                         IdentifierStat.hub)
+                                  .outerjoin(IdentifierStat, IdentifierStat.identifier_id == Identifier.id))).all()
+        assert len(idents) > 50 and any(h for *_, h in idents)
+        # Values to search by: the display form normalises back to the key for every kind but
+        # the masked ones (cards), whose keys are searched through the demo's own card numbers.
+        by_key = {(k, key): (i, ex, bool(hub)) for i, k, key, ex, hub in idents}
+        probes = [("card", c) for c in demo["card_numbers"]]
+        probes += [(k, (await s.execute(select(Identifier.display).where(Identifier.id == i))).scalar_one())
+                   for i, k, _, _, _ in idents if k != "card"]
+        checked = 0
+        for kind, value in probes:
+            norm = normalise(kind, value, pepper=PEPPER.encode())
+            if (norm.kind, norm.key) not in by_key:
+                continue
+            ident, excluded, hub = by_key[(norm.kind, norm.key)]
+            for detail, region in ((True, None), (True, "KZ-61"), (True, "KZ-23"), (False, None)):
+                got = await lookup(s, kind, value, PEPPER.encode(), detail=detail, cases_region=region)
+                assert got.identifier_id == ident and got.excluded == excluded and got.hub == hub
+                assert (got.suspect_cases, got.region_counts, got.mec_ids, got.cases) == \
+                    await _reference(s, ident, detail, region), (kind, value, detail, region)
+            checked += 1
+        assert checked == len(probes) and checked >= sum(1 for _, k, *_ in idents if k != "card") + 7, checked
+        miss = await lookup(s, "phone", "8 701 000 00 01", PEPPER.encode())
+        assert miss.identifier_id is None and not miss.known and miss.region_counts == {}
