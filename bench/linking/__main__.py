@@ -6,7 +6,8 @@ Steps, each timed: validate+normalise (parse_case, 2 worker processes), persist 
 bulk inserts / COPY), link (hq.linking.bulk.full_relink), and the component step alone
 (hq.linking.bulk.compute) next to scipy's connected_components on the same edges, the
 floor to compare with. Then incremental linking of single new cases (p50/p99), set up as
-the server runs (background WAL checkpoints, frozen start-up objects), after 5 warm-up cases.
+the server runs (background WAL checkpoints, frozen start-up objects), after 20 warm-up cases, next to a same-run noise baseline
+(bench.noise).
 Prints the machine it ran on. Generation of the synthetic data is not counted.
 """
 
@@ -24,6 +25,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from bench.noise import Baseline
 
 PEPPER = b"bench-pepper-0123456789"
 
@@ -81,7 +84,7 @@ async def component_floor(url: str) -> tuple[float, float, int]:
     return ours, floor, len(rows)
 
 
-async def incremental(url: str, sample: list[str], warmup: int = 5) -> list[float]:
+async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[list[float], Baseline | None]:
     """Latency of linking one new case at a time through the ordinary write path.
 
     Set up as the server runs (hq.app): SQLite checkpoints in the background and start-up
@@ -96,26 +99,31 @@ async def incremental(url: str, sample: list[str], warmup: int = 5) -> list[floa
     from hq.ingest import ingest
     from regions import load_directory
 
+    os.sync()  # the bulk load's gigabyte of dirty pages is written back before, not during
     engine = make_engine(url, background_checkpoints=True)
     checkpointer = WalCheckpointer(engine)
     checkpointer.start()
     sessions = make_sessionmaker(engine)
     d = load_directory()
-    lat = []
+    lat: list[float] = []
+    warm: list[float] = []
+    baseline: Baseline | None = None
     for i, line in enumerate(sample):
         if i == warmup:
             gc.freeze()
+            baseline = Baseline(float(np.median(warm)) * 1000)
         obj = json.loads(line)
         obj["registration_number"] = f"9{i:014d}"
         rec = parse_case(obj, d, pepper=PEPPER)
         t = time.perf_counter()
         async with sessions.begin() as s:
             await ingest(s, [rec])
-        if i >= warmup:
-            lat.append(time.perf_counter() - t)
+        (lat if baseline is not None else warm).append(time.perf_counter() - t)
+        if baseline is not None:
+            baseline.tick()
     await checkpointer.stop()
     await engine.dispose()
-    return lat
+    return lat, baseline
 
 
 async def bulk(url: str, path: Path) -> tuple[dict[str, float], int]:
@@ -178,7 +186,8 @@ def run_backend(backend: str, path: Path, n: int, lines_tail: list[str], args: a
     total = time.perf_counter() - t0
     nm = int(timings["mentions"])
     ours, floor, edges = asyncio.run(component_floor(url))
-    lat_ms = np.array(asyncio.run(incremental(url, lines_tail))) * 1000
+    lat, baseline = asyncio.run(incremental(url, lines_tail))
+    lat_ms = np.array(lat) * 1000
     print(f"\n[{backend}] {n:,} cases, {nm:,} mentions ({edges:,} linking edges) -> {n_mecs:,} multi-episode cases")
     print(f"  validate+normalise {timings['validate_normalise']:6.1f} s   persist {timings['persist']:6.1f} s   "
           f"link {timings['link']:6.1f} s")
@@ -187,7 +196,10 @@ def run_backend(backend: str, path: Path, n: int, lines_tail: list[str], args: a
           f"(ratio {ours / floor if floor else float('nan'):.1f}x)")
     if len(lat_ms):
         print(f"  incremental linking of one new case: p50 {np.percentile(lat_ms, 50):.1f} ms, "
-              f"p99 {np.percentile(lat_ms, 99):.1f} ms over {len(lat_ms)} cases")
+              f"p99 {np.percentile(lat_ms, 99):.1f} ms over {len(lat_ms)} cases "
+              f"(p99/p50 {np.percentile(lat_ms, 99) / np.percentile(lat_ms, 50):.2f})")
+        if baseline is not None:
+            print(f"    {baseline.summary()}")
     print(f"  peak memory {peak_mb():,.0f} MB (max of this process and its workers)")
 
 
