@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
 from bench.linking.__main__ import PEPPER, _pg_fresh, machine, migrate
 
