@@ -30,6 +30,7 @@ bench-realtime: $(STAMP)
 	$(BIN)/python -m bench.realtime
 
 bench-graphql: $(STAMP)
+	@command -v wrk >/dev/null || apt-get install -y wrk  # the load generator (C)
 	$(BIN)/python -m bench.graphql
 
 schema: $(STAMP)

@@ -3,6 +3,8 @@
     python -m bench.graphql --cases 1000000
     python -m bench.graphql --cases 100000 --only statistics   # one scenario
 
+Needs wrk (`apt-get install wrk`; `make bench-graphql` installs it).
+
 Loads the national synthetic dataset (bench.datagen) plus one 200-episode ring through the
 bulk path (hq.bulk_import, then ANALYZE), starts `hq serve`, and
 measures p50/p99 latency and throughput over HTTP at 1 and 32 concurrent clients of:
@@ -168,6 +170,8 @@ async def run(args: argparse.Namespace) -> None:
     unknown = sorted(set(only) - set(SCENARIOS))
     if unknown:
         raise SystemExit(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `apt-get install wrk` (or `make bench-graphql`, which does)")
     if args.reuse:
         url = args.postgres_url.rsplit("/", 1)[0] + f"/{args.database}"
     else:
