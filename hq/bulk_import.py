@@ -193,7 +193,7 @@ async def bulk_import(
     try:
         async with sessions.begin() as s:
             await lock_writes(s)
-            raw = await Raw.of(s)
+            raw = await Raw.of(s, direct=False)
             if dialect_name(s) == "sqlite":
                 await s.execute(text("PRAGMA cache_size = -1000000"))  # 1 GB: index inserts stay in memory
             existing = {r for (r,) in await s.execute(select(Case.registration_number))}

@@ -24,7 +24,9 @@ def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any
     """An engine for `url`. `background_checkpoints` (SQLite): commits never copy the WAL
     into the database themselves; the caller runs `checkpoint.WalCheckpointer` instead."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # check_same_thread off: under the write lock, hq.rawsql talks to the sqlite3 connection
+        # from the event loop's thread as well as through aiosqlite's (never both at once).
+        engine = create_async_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

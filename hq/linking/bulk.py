@@ -106,7 +106,7 @@ async def full_relink(session: AsyncSession, hub_threshold: int, evidence: Evide
     `evidence`, from a bulk load into an empty database, replaces reading the mentions back.
     """
     await lock_writes(session)
-    raw = await Raw.of(session)  # plain tuples straight from the driver: millions of rows, no row objects
+    raw = await Raw.of(session, direct=False)  # plain tuples straight from the driver: millions of rows, no row objects
     if evidence is None:
         case_ids = _ints(await raw.fetch("SELECT id FROM cases ORDER BY id"), 1)[:, 0]
         m = _ints(await raw.fetch(MENTIONS_SQL), 4)

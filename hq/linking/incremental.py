@@ -21,12 +21,16 @@ from hq.linking.addition import UPSERT_PHONE_STAT, link_new_case
 from hq.linking.graph import Interner, chunks, components
 from hq.linking.mec_store import assign_mecs
 from hq.linking.rules import CORE_STRENGTH, LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
-from hq.rawsql import Raw, marks
+from hq.rawsql import Raw, marks, mark_write_locked
 
 
 async def lock_writes(session: AsyncSession) -> None:
-    """Take the write lock: the first statement of every case-writing transaction."""
+    """Take the write lock: the first statement of every case-writing transaction.
+
+    It may wait for another writer, so it goes through the driver's own path; what the
+    transaction runs after it may skip that path (`hq.rawsql`, "under the write lock")."""
     await (await Raw.of(session)).execute("UPDATE write_lock SET version = version + 1 WHERE id = 1")
+    mark_write_locked(session)
 
 
 Edge = tuple[int, int, int, str]  # case_id, identifier_id, split tag, strength

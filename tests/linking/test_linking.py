@@ -192,3 +192,87 @@ async def test_concurrent_imports_on_postgres_match_sequential(pg_url) -> None:
     finally:
         await engine.dispose()
     assert got == {frozenset(f"P{i}" for i in range(60))}
+
+
+async def test_concurrent_imports_on_sqlite_in_one_event_loop_match_sequential(sqlite_url) -> None:
+    """Under the write lock SQLite statements run on the event loop's thread (hq.rawsql). A
+    writer waiting for the lock must not stall that loop, or the holder could never finish:
+    two imports at once in one loop must end, and end as if run one after the other."""
+    from hq.db import make_engine, make_sessionmaker
+
+    engine = make_engine(sqlite_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        a = [case(f"S{i}", "KZ-61", ("card", CARDS[i % 3]), ("telegram", f"@ring_{i % 5}")) for i in range(0, 60, 2)]
+        b = [case(f"S{i}", "KZ-23", ("card", CARDS[(i + 1) % 3]), ("telegram", f"@ring_{i % 5}")) for i in range(1, 60, 2)]
+        d, p = load_directory(), PEPPER.encode()
+        ra, rb = await asyncio.wait_for(asyncio.gather(
+            import_lines(sessions, [json.dumps(o) for o in a], "a", d, p, batch_size=3),
+            import_lines(sessions, [json.dumps(o) for o in b], "b", d, p, batch_size=3),
+        ), timeout=25)  # SQLite's busy timeout is 30 s: a stalled loop would show as a timeout here
+        assert not ra.errors and not rb.errors
+        got = await partition(sessions)
+    finally:
+        await engine.dispose()
+    assert got == {frozenset(f"S{i}" for i in range(60))}
+
+
+async def test_statements_skip_the_driver_thread_only_under_the_write_lock(sqlite_url) -> None:
+    from hq.db import make_engine, make_sessionmaker
+    from hq.linking.incremental import lock_writes
+    from hq.rawsql import Raw
+
+    engine = make_engine(sqlite_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        async with sessions() as s:
+            assert (await Raw.of(s)).direct is None  # no lock yet: a statement may have to wait
+            await lock_writes(s)
+            raw = await Raw.of(s)
+            assert raw.direct is not None
+            await raw.execute("UPDATE write_lock SET version = version + 1 WHERE id = 1")
+            [(version,)] = await raw.fetch("SELECT version FROM write_lock WHERE id = 1")
+            await s.commit()
+            assert (await Raw.of(s)).direct is None  # the transaction ended: the lock is gone
+            assert (await (await Raw.of(s)).fetch("SELECT version FROM write_lock WHERE id = 1")) == [(version,)]
+            await lock_writes(s)
+            assert (await Raw.of(s)).direct is not None
+            await s.rollback()
+            assert (await Raw.of(s)).direct is None
+            assert (await (await Raw.of(s)).fetch("SELECT version FROM write_lock WHERE id = 1")) == [(version,)]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_waiting_for_the_lock_does_not_stall_the_holder_on_sqlite(sqlite_url) -> None:
+    """The waiting writer waits on aiosqlite's thread, not on the event loop's: the holder,
+    which still needs the loop for its own statements, finishes first."""
+    from sqlalchemy import text
+
+    from hq.db import make_engine, make_sessionmaker
+    from hq.linking.incremental import lock_writes
+
+    engine = make_engine(sqlite_url)
+    sessions = make_sessionmaker(engine)
+    order: list[str] = []
+
+    async def holder() -> None:
+        async with sessions.begin() as s:
+            await lock_writes(s)
+            order.append("a locked")
+            await asyncio.sleep(0.1)  # the other writer is now waiting for the lock
+            for _ in range(5):
+                await s.execute(text("SELECT 1"))  # through the driver's thread: needs the loop
+            order.append("a done")
+
+    async def waiter() -> None:
+        await asyncio.sleep(0.02)
+        async with sessions.begin() as s:
+            await lock_writes(s)
+            order.append("b locked")
+
+    try:
+        await asyncio.wait_for(asyncio.gather(holder(), waiter()), timeout=20)
+    finally:
+        await engine.dispose()
+    assert order == ["a locked", "a done", "b locked"]
