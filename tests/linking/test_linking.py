@@ -171,50 +171,28 @@ async def test_confirm_then_invalid_transitions(sessions) -> None:
     assert err.value.code == "CONFLICT" and "rejected" in err.value.reason
 
 
-async def test_concurrent_imports_on_postgres_match_sequential(pg_url) -> None:
+async def test_concurrent_imports_match_sequential(db_url) -> None:
+    """Two regions import at once; their cases tie together through shared cards. On
+    PostgreSQL the writers run on separate connections; on SQLite, under the write lock,
+    statements run on the event loop's thread (hq.rawsql), so a writer waiting for the lock
+    must not stall that loop. Either way both end, and end as if run one after the other."""
     from hq.db import make_engine, make_sessionmaker
 
-    engine = make_engine(pg_url)
+    engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
     try:
-        # Two regions import at once; their cases tie together through shared cards.
         a = [case(f"P{i}", "KZ-61", ("card", CARDS[i % 3]), ("telegram", f"@ring_{i % 5}")) for i in range(0, 60, 2)]
         b = [case(f"P{i}", "KZ-23", ("card", CARDS[(i + 1) % 3]), ("telegram", f"@ring_{i % 5}")) for i in range(1, 60, 2)]
         d, p = load_directory(), PEPPER.encode()
-        lines_a = [json.dumps(o) for o in a]
-        lines_b = [json.dumps(o) for o in b]
-        ra, rb = await asyncio.gather(
-            import_lines(sessions, lines_a, "a", d, p, batch_size=3),
-            import_lines(sessions, lines_b, "b", d, p, batch_size=3),
-        )
+        ra, rb = await asyncio.wait_for(asyncio.gather(
+            import_lines(sessions, [json.dumps(o) for o in a], "a", d, p, batch_size=3),
+            import_lines(sessions, [json.dumps(o) for o in b], "b", d, p, batch_size=3),
+        ), timeout=25)  # SQLite's busy timeout is 30 s: a stalled loop would end in an error
         assert not ra.errors and not rb.errors
         got = await partition(sessions)
     finally:
         await engine.dispose()
     assert got == {frozenset(f"P{i}" for i in range(60))}
-
-
-async def test_concurrent_imports_on_sqlite_in_one_event_loop_match_sequential(sqlite_url) -> None:
-    """Under the write lock SQLite statements run on the event loop's thread (hq.rawsql). A
-    writer waiting for the lock must not stall that loop, or the holder could never finish:
-    two imports at once in one loop must end, and end as if run one after the other."""
-    from hq.db import make_engine, make_sessionmaker
-
-    engine = make_engine(sqlite_url)
-    sessions = make_sessionmaker(engine)
-    try:
-        a = [case(f"S{i}", "KZ-61", ("card", CARDS[i % 3]), ("telegram", f"@ring_{i % 5}")) for i in range(0, 60, 2)]
-        b = [case(f"S{i}", "KZ-23", ("card", CARDS[(i + 1) % 3]), ("telegram", f"@ring_{i % 5}")) for i in range(1, 60, 2)]
-        d, p = load_directory(), PEPPER.encode()
-        ra, rb = await asyncio.wait_for(asyncio.gather(
-            import_lines(sessions, [json.dumps(o) for o in a], "a", d, p, batch_size=3),
-            import_lines(sessions, [json.dumps(o) for o in b], "b", d, p, batch_size=3),
-        ), timeout=25)  # SQLite's busy timeout is 30 s: a stalled loop would show as a timeout here
-        assert not ra.errors and not rb.errors
-        got = await partition(sessions)
-    finally:
-        await engine.dispose()
-    assert got == {frozenset(f"S{i}" for i in range(60))}
 
 
 async def test_statements_skip_the_driver_thread_only_under_the_write_lock(sqlite_url) -> None:
