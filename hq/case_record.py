@@ -323,16 +323,8 @@ fields, victim (name, phone, iin) or None, mentions as (kind, key, display, stre
 role, note), and the content hash."""
 
 
-def compact_record(r: CaseRecord) -> Compact:
-    victim = None if r.victim is None else (r.victim.name, r.victim.phone, r.victim.iin)
-    mentions = tuple((m.identifier.kind, m.identifier.key, m.identifier.display, m.identifier.strength.value,
-                      m.role, m.note) for m in r.mentions)
-    return (r.registration_number, r.region_code, r.unit_id, r.unit_name, r.registered_at, r.article, r.scheme,
-            r.status, r.damage_kzt, r.recovered_kzt, victim, mentions, r.content_hash())
-
-
 def parse_case_compact(obj: Any, directory: Directory, *, pepper: bytes) -> Compact:
-    """`compact_record(parse_case(...))` without building the records in between (bulk path)."""
+    """`parse_case(...)` as a `Compact`, without building the record (bulk path)."""
     f = _validate(obj, directory, pepper)
     mentions = f[11]  # already in the compact form
     digest = content_hash_of(*f[:11], [(kind, key, role, note or "") for kind, key, _, _, role, note in mentions])

@@ -24,11 +24,10 @@ through the ORM exactly like rows written by it.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
-
-import sqlite3
 
 from sqlalchemy import JSON, Date, DateTime, Index, Table, event
 from sqlalchemy.engine import Dialect

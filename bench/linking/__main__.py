@@ -6,8 +6,8 @@ Steps, each timed: validate+normalise (parse_case, 2 worker processes), persist 
 bulk inserts / COPY), link (hq.linking.bulk.full_relink), and the component step alone
 (hq.linking.bulk.compute) next to scipy's connected_components on the same edges, the
 floor to compare with. Then incremental linking of single new cases (p50/p99), set up as
-the server runs (background WAL checkpoints, frozen start-up objects), after 20 warm-up cases, next to a same-run noise baseline
-(bench.noise).
+the server runs (background WAL checkpoints, frozen start-up objects), after 20 warm-up cases,
+next to a same-run noise baseline (bench.noise).
 Prints the machine it ran on. Generation of the synthetic data is not counted.
 """
 
@@ -207,7 +207,7 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.linking")
     p.add_argument("--cases", type=int, default=1_000_000)
     p.add_argument("--backends", default="sqlite,postgres")
-    p.add_argument("--incremental", type=int, default=200)
+    p.add_argument("--incremental", type=int, default=1000)  # a p99 needs many more than 100
     p.add_argument("--postgres-url", default=os.environ.get("HQ_TEST_POSTGRES_URL",
                                                             "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"))
     args = p.parse_args()
