@@ -123,8 +123,8 @@ async def full_relink(session: AsyncSession, hub_threshold: int, evidence: Evide
     group_ids = case_ids[groups]
 
     await raw.execute("DELETE FROM identifier_stats")
-    await raw.executemany("INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?)",
-                          [(i, c, h) for i, (c, h) in stats.items()])
+    await raw.insert("identifier_stats", ("identifier_id", "group_count", "hub"),
+                     [(i, c, h) for i, (c, h) in stats.items()])
 
     old = _ints(await raw.fetch("SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
     if len(old) == 0:
@@ -153,8 +153,8 @@ async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, la
     mec_of_root = dict(zip(roots.tolist(), await next_mec_ids(raw, len(roots))))
     mec_ids = [mec_of_root[r] if ok else None for r, ok in zip(labels.tolist(), multi.tolist())]
     rebuild = await drop_indexes(raw, plain_indexes(CaseLink.__table__).values())
-    await raw.executemany("INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)",
-                          list(zip(case_ids.tolist(), group_ids.tolist(), mec_ids)))
+    await raw.insert("case_links", ("case_id", "group_id", "mec_id"),
+                     list(zip(case_ids.tolist(), group_ids.tolist(), mec_ids)))
     for statement in rebuild:
         await raw.execute(statement)
     now = raw.timestamp(utcnow())

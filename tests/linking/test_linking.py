@@ -254,3 +254,40 @@ async def test_a_writer_waiting_for_the_lock_does_not_stall_the_holder_on_sqlite
     finally:
         await engine.dispose()
     assert order == ["a locked", "a done", "b locked"]
+
+
+@pytest.mark.parametrize("count", [1, 198, 199, 200, 401])
+@pytest.mark.parametrize("per", [None, 1])
+async def test_insert_stores_every_row_as_given(db_url, count: int, per: int | None) -> None:
+    """`Raw.insert` splits rows into statements of many rows (199 of identifier_stats' three
+    columns fit SQLite's bind limit of 999) and a tail: every row lands once, unchanged,
+    whatever the count, and nothing lands if a row breaks a constraint."""
+    from sqlalchemy import insert as sa_insert
+
+    from hq.db import make_engine, make_sessionmaker
+    from hq.models import Identifier
+    from hq.rawsql import Raw
+
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    rows = [(i, i * 7 % 13, i % 3 == 0) for i in range(1, count + 1)]
+    try:
+        async with sessions.begin() as s:
+            await s.execute(sa_insert(Identifier), [
+                {"id": i, "kind": "phone", "key": f"+7701{i:07d}", "display": "x", "strength": "phone"}
+                for i in range(1, count + 2)])
+            await (await Raw.of(s)).insert("identifier_stats", ("identifier_id", "group_count", "hub"), rows,
+                                           rows_per_statement=per)
+        async with sessions() as s:
+            got = (await s.execute(select(IdentifierStat.identifier_id, IdentifierStat.group_count, IdentifierStat.hub)
+                                   .order_by(IdentifierStat.identifier_id))).all()
+        assert [tuple(r) for r in got] == rows
+        with pytest.raises(Exception):  # a duplicate key in the last statement: the whole call fails
+            async with sessions.begin() as s:
+                await (await Raw.of(s)).insert("identifier_stats", ("identifier_id", "group_count", "hub"),
+                                               [(count + 1, 0, False)] + rows[-1:], rows_per_statement=per)
+        async with sessions() as s:
+            assert (await s.execute(select(IdentifierStat.identifier_id).where(
+                IdentifierStat.identifier_id == count + 1))).first() is None
+    finally:
+        await engine.dispose()
