@@ -5,7 +5,8 @@
 Steps, each timed: validate+normalise (parse_case, 2 worker processes), persist (DBAPI
 bulk inserts / COPY), link (hq.linking.bulk.full_relink), and the component step alone
 (hq.linking.bulk.compute) next to scipy's connected_components on the same edges, the
-floor to compare with. Then incremental linking of single new cases (p50/p99), set up as
+floor to compare with. On SQLite, the persist step is compared likewise with SQLite's own
+time to store the same rows (`store_floor`), and the CPU time of the load is printed. Then incremental linking of single new cases (p50/p99), set up as
 the server runs (background WAL checkpoints, frozen start-up objects), after 20 warm-up cases,
 next to a same-run noise baseline (bench.noise).
 Prints the machine it ran on. Generation of the synthetic data is not counted.
@@ -20,6 +21,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -82,6 +84,41 @@ async def component_floor(url: str) -> tuple[float, float, int]:
     connected_components(g, directed=False)
     floor = time.perf_counter() - t
     return ours, floor, len(rows)
+
+
+STORED_TABLES = ("identifiers", "cases", "victims", "mentions")  # what the bulk path's persist step writes
+
+
+def store_floor(db_file: str) -> tuple[float, float]:
+    """SQLite's own time to store the rows the persist step stored: the same four tables,
+    copied with one INSERT … SELECT each into a fresh database of the same schema, settings
+    and checks (unique keys, foreign keys), so no Python touches a row. Returns (inserts,
+    commit) in seconds: the floor that the persist step's figure compares with."""
+    import sqlite3
+
+    folder = tempfile.mkdtemp(prefix="hq-bench-floor-")
+    target = os.path.join(folder, "floor.db")
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "cache_size=-1000000"):
+            conn.execute(f"PRAGMA {pragma}")
+        conn.execute("ATTACH DATABASE ? AS src", (db_file,))
+        for (ddl,) in conn.execute("SELECT sql FROM src.sqlite_master WHERE type = 'table' AND sql IS NOT NULL "
+                                   "AND name NOT LIKE 'sqlite_%' ORDER BY rowid").fetchall():
+            conn.execute(ddl)  # tables with their unique keys; plain indexes are built after a load
+        conn.execute("INSERT INTO main.regions SELECT * FROM src.regions")
+        conn.execute("INSERT INTO main.units SELECT * FROM src.units")
+        conn.execute("BEGIN")
+        t = time.perf_counter()
+        for table in STORED_TABLES:
+            conn.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table} ORDER BY id")
+        inserts = time.perf_counter() - t
+        t = time.perf_counter()
+        conn.execute("COMMIT")
+        return inserts, time.perf_counter() - t
+    finally:
+        conn.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[list[float], Baseline | None]:
@@ -181,9 +218,12 @@ def run_backend(backend: str, path: Path, n: int, lines_tail: list[str], args: a
         url = asyncio.run(_pg_fresh(args.postgres_url, "hq_bench_linking"))
     migrate(url)
     gc.collect()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), os.times()
     timings, n_mecs = asyncio.run(bulk(url, path))
-    total = time.perf_counter() - t0
+    total, c1 = time.perf_counter() - t0, os.times()
+    cpu_main = c1.user + c1.system - c0.user - c0.system
+    cpu_workers = c1.children_user + c1.children_system - c0.children_user - c0.children_system
+    floor_store = store_floor(url.split("///", 1)[1]) if backend == "sqlite" else None
     nm = int(timings["mentions"])
     ours, floor, edges = asyncio.run(component_floor(url))
     lat, baseline = asyncio.run(incremental(url, lines_tail))
@@ -192,6 +232,11 @@ def run_backend(backend: str, path: Path, n: int, lines_tail: list[str], args: a
     print(f"  validate+normalise {timings['validate_normalise']:6.1f} s   persist {timings['persist']:6.1f} s   "
           f"link {timings['link']:6.1f} s")
     print(f"  end to end {total:6.1f} s = {n / total:,.0f} cases/s, {nm / total:,.0f} mentions/s")
+    print(f"  CPU: this process {cpu_main:.1f} s, worker processes {cpu_workers:.1f} s; "
+          f"{(cpu_main + cpu_workers) / total:.2f} of {os.cpu_count()} cores busy on average")
+    if floor_store is not None:
+        print(f"  SQLite alone stores the same rows (INSERT ... SELECT, no Python per row) in {floor_store[0]:.1f} s "
+              f"+ commit {floor_store[1]:.1f} s; persist took {timings['persist'] / floor_store[0]:.1f}x its inserts")
     print(f"  component step alone {ours:.2f} s; scipy connected_components on the same edges {floor:.2f} s "
           f"(ratio {ours / floor if floor else float('nan'):.1f}x)")
     if len(lat_ms):
