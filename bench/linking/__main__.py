@@ -5,7 +5,8 @@
 Steps, each timed: validate+normalise (parse_case, 2 worker processes), persist (DBAPI
 bulk inserts / COPY), link (hq.linking.bulk.full_relink), and the component step alone
 (hq.linking.bulk.compute) next to scipy's connected_components on the same edges, the
-floor to compare with. On SQLite, the persist step is compared likewise with SQLite's own
+floor to compare with. Next to the single-case latencies it prints what a write transaction of
+twenty bare statements costs on the same database (`round_trips`). On SQLite, the persist step is compared likewise with SQLite's own
 time to store the same rows (`store_floor`), and the CPU time of the load is printed. Then incremental linking of single new cases (p50/p99), set up as
 the server runs (background WAL checkpoints, frozen start-up objects), after 20 warm-up cases,
 next to a same-run noise baseline (bench.noise).
@@ -121,6 +122,30 @@ def store_floor(db_file: str) -> tuple[float, float]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+async def round_trips(url: str, statements: int = 20, runs: int = 300) -> np.ndarray:
+    """Latency (ms) of one write transaction that takes the write lock and runs `statements`
+    primary-key reads through the same path as a case write (`Raw`), then commits: what
+    that many statements cost here before any linking work. A single new case runs about
+    twenty statements."""
+    from hq.db import make_engine, make_sessionmaker
+    from hq.linking.incremental import lock_writes
+    from hq.rawsql import Raw
+
+    engine = make_engine(url, background_checkpoints=True)
+    sessions = make_sessionmaker(engine)
+    lat = []
+    for i in range(runs):
+        t = time.perf_counter()
+        async with sessions.begin() as s:
+            await lock_writes(s)
+            raw = await Raw.of(s)
+            for j in range(statements - 1):
+                await raw.fetch("SELECT id, content_hash FROM cases WHERE id = ?", (1 + (i * statements + j) % 1000,))
+        lat.append(time.perf_counter() - t)
+    await engine.dispose()
+    return np.array(lat[20:]) * 1000  # the first runs fill caches
+
+
 async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[list[float], Baseline | None]:
     """Latency of linking one new case at a time through the ordinary write path.
 
@@ -227,6 +252,7 @@ def run_backend(backend: str, path: Path, n: int, lines_tail: list[str], args: a
     nm = int(timings["mentions"])
     ours, floor, edges = asyncio.run(component_floor(url))
     lat, baseline = asyncio.run(incremental(url, lines_tail))
+    trips = asyncio.run(round_trips(url)) if lines_tail else None
     lat_ms = np.array(lat) * 1000
     print(f"\n[{backend}] {n:,} cases, {nm:,} mentions ({edges:,} linking edges) -> {n_mecs:,} multi-episode cases")
     print(f"  validate+normalise {timings['validate_normalise']:6.1f} s   persist {timings['persist']:6.1f} s   "
@@ -245,6 +271,9 @@ def run_backend(backend: str, path: Path, n: int, lines_tail: list[str], args: a
               f"(p99/p50 {np.percentile(lat_ms, 99) / np.percentile(lat_ms, 50):.2f})")
         if baseline is not None:
             print(f"    {baseline.summary()}")
+        if trips is not None:
+            print(f"    same-run floor, a write transaction of 20 primary-key statements and nothing else: "
+                  f"p50 {np.percentile(trips, 50):.1f} ms, p99 {np.percentile(trips, 99):.1f} ms")
     print(f"  peak memory {peak_mb():,.0f} MB (max of this process and its workers)")
 
 
