@@ -258,8 +258,8 @@ def run_backend(backend: str, path: Path, n: int, lines_tail: list[str], args: a
     print(f"  validate+normalise {timings['validate_normalise']:6.1f} s   persist {timings['persist']:6.1f} s   "
           f"link {timings['link']:6.1f} s")
     print(f"  end to end {total:6.1f} s = {n / total:,.0f} cases/s, {nm / total:,.0f} mentions/s")
-    print(f"  CPU: this process {cpu_main:.1f} s, worker processes {cpu_workers:.1f} s; "
-          f"{(cpu_main + cpu_workers) / total:.2f} of {os.cpu_count()} cores busy on average")
+    print(f"  CPU of HQ's processes (a database server's own is not counted): this process {cpu_main:.1f} s, "
+          f"workers {cpu_workers:.1f} s; {(cpu_main + cpu_workers) / total:.2f} of {os.cpu_count()} cores on average")
     if floor_store is not None:
         print(f"  SQLite alone stores the same rows (INSERT ... SELECT, no Python per row) in {floor_store[0]:.1f} s "
               f"+ commit {floor_store[1]:.1f} s; persist took {timings['persist'] / floor_store[0]:.1f}x its inserts")
