@@ -57,6 +57,8 @@ class _Job:
 
 
 def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
+    """Validate a chunk in a worker: (line number, compact record) per good line, with the
+    registration day as ISO text (`_day` turns it back into a date), and the line errors."""
     from regions import load_directory
 
     directory = load_directory()
