@@ -36,7 +36,7 @@ from hq.linking.incremental import lock_writes
 from hq.linking.rules import LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
 from hq.db import dialect_name
 from hq.models import Case, Identifier, Mention, utcnow
-from hq.rawsql import Raw, drop_indexes, plain_indexes
+from hq.rawsql import Raw, drop_foreign_keys, drop_indexes, plain_indexes
 
 CHUNK_LINES = 5000
 
@@ -205,7 +205,8 @@ async def bulk_import(
             if dialect_name(s) == "sqlite":
                 await s.execute(text("PRAGMA cache_size = -1000000"))  # 1 GB: index inserts stay in memory
             existing = {r for (r,) in await s.execute(select(Case.registration_number))}
-            rebuilt = await drop_indexes(raw, SECONDARY_INDEXES.values()) if not existing else []
+            rebuilt = [] if existing else [*await drop_indexes(raw, SECONDARY_INDEXES.values()),
+                                           *await drop_foreign_keys(raw, ("cases", "victims", "mentions"))]
             idents = await _existing_idents(s)
             # Nothing stored yet: the relink can take the linking mentions from memory.
             evidence = Evidence() if not existing and not idents else None

@@ -191,3 +191,22 @@ async def drop_indexes(raw: Raw, indexes: Iterable[Index]) -> list[str]:
         await raw.execute(f"DROP INDEX IF EXISTS {ix.name}")
         rebuild.append(str(CreateIndex(ix).compile(dialect=raw.dialect)))
     return rebuild
+
+
+async def drop_foreign_keys(raw: Raw, tables: Iterable[str]) -> list[str]:
+    """PostgreSQL: drop the foreign keys of `tables` in the current transaction; return the
+    statements that add them back, exactly as they were defined (`pg_get_constraintdef`).
+
+    COPY checks a foreign key with a trigger and a lookup per row; adding the constraint
+    back after a load checks all rows with one join. Adding it back fails, and with it the
+    whole transaction, if any row breaks it. SQLite cannot drop a constraint: nothing to do.
+    """
+    if not raw.postgres:
+        return []
+    names = list(tables)
+    rows = await raw.fetch(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        f"WHERE contype = 'f' AND conrelid::regclass::text IN ({marks(len(names))}) ORDER BY 1, 2", names)
+    for table, name, _ in rows:
+        await raw.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in rows]

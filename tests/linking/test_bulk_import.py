@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from hq.bulk_import import bulk_import
@@ -23,6 +24,20 @@ async def _counts(sessions) -> dict[str, int]:
                 for m in (Case, Identifier, Mention, Victim)}
 
 
+async def _foreign_keys(sessions) -> set[tuple[str, ...]]:
+    from sqlalchemy import text
+
+    async with sessions() as s:
+        if s.bind.dialect.name == "postgresql":
+            rows = await s.execute(text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                                        "FROM pg_constraint WHERE contype = 'f'"))
+            return {tuple(r) for r in rows}
+        keys = set()
+        for table in ("cases", "victims", "mentions"):
+            keys |= {(table, *map(str, r)) for r in await s.execute(text(f"PRAGMA foreign_key_list({table})"))}
+        return keys
+
+
 async def test_bulk_equals_incremental_and_is_rerunnable(db_url: str, tmp_path: Path) -> None:
     from tests.conftest import _pg_db, _sqlite_db
 
@@ -32,8 +47,10 @@ async def test_bulk_equals_incremental_and_is_rerunnable(db_url: str, tmp_path: 
 
     engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
+    keys_before = await _foreign_keys(sessions)
     report = await bulk_import(engine, sessions, [export], PEPPER.encode(), hub_threshold=3, workers=2)
     assert report.inserted == len(lines) and [e.line for e in report.errors] == [201]
+    assert await _foreign_keys(sessions) == keys_before  # dropped for the load on PostgreSQL, back as they were
     bulk = await partition(sessions)
     counts = await _counts(sessions)
     async with sessions() as s:  # the plain indexes dropped for the load are back
@@ -109,3 +126,38 @@ async def test_bulk_reports_an_unhashable_role_on_its_line_only(db_url: str, tmp
     await engine.dispose()
     assert report.inserted == 3
     assert [(e.line, e.field) for e in report.errors] == [(2, "identifiers[0].role")]
+
+
+async def test_foreign_keys_dropped_for_a_load_come_back_or_fail_it(pg_url: str) -> None:
+    """What the bulk path does with foreign keys on PostgreSQL: adding one back checks every
+    row, and a row that breaks it fails the whole transaction, constraints and rows as before."""
+    from asyncpg.exceptions import ForeignKeyViolationError
+    from sqlalchemy import text
+
+    from hq.rawsql import Raw, drop_foreign_keys
+
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    before = await _foreign_keys(sessions)
+    with pytest.raises(ForeignKeyViolationError, match="mentions_case_id_fkey"):
+        async with sessions.begin() as s:
+            raw = await Raw.of(s)
+            restore = await drop_foreign_keys(raw, ["mentions"])
+            assert len(restore) == 2 and not {k for k in await _foreign_keys_in(s) if k[0] == "mentions"}
+            await raw.execute("INSERT INTO identifiers (id, kind, key, display, strength, excluded) "
+                              "VALUES (1, 'phone', '+77010000000', 'x', 'phone', FALSE)")
+            await raw.execute("INSERT INTO mentions (case_id, identifier_id, role) VALUES (999999, 1, 'suspect')")
+            for statement in restore:
+                await raw.execute(statement)
+    assert await _foreign_keys(sessions) == before
+    async with sessions() as s:
+        assert (await s.execute(text("SELECT COUNT(*) FROM mentions"))).scalar_one() == 0
+        assert (await s.execute(text("SELECT COUNT(*) FROM identifiers"))).scalar_one() == 0
+    await engine.dispose()
+
+
+async def _foreign_keys_in(s) -> set[tuple[str, ...]]:
+    from sqlalchemy import text
+
+    rows = await s.execute(text("SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'"))
+    return {tuple(r) for r in rows}
