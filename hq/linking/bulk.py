@@ -19,7 +19,7 @@ from hq.linking.incremental import lock_writes
 from hq.linking.mec_store import INSERT_DECISION, INSERT_MEC, assign_mecs, next_mec_ids, refresh_aggregates
 from hq.linking.rules import LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import CaseLink, MecStatus, utcnow
-from hq.rawsql import Raw, drop_indexes, plain_indexes
+from hq.rawsql import Raw, drop_foreign_keys, drop_indexes, plain_indexes
 
 
 def label_components(n_cases: int, case_idx: np.ndarray, node_idx: np.ndarray, n_nodes: int) -> np.ndarray:
@@ -122,13 +122,16 @@ async def full_relink(session: AsyncSession, hub_threshold: int, evidence: Evide
     groups, mecs, stats = compute(case_ids, m_case, m_node, m_ident, m_is_phone, hub_threshold)
     group_ids = case_ids[groups]
 
+    old = _ints(await raw.fetch("SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
+    # The first linking of a database (after a bulk load) writes both link tables whole: on
+    # PostgreSQL their foreign keys are checked once afterwards instead of by a trigger per row.
+    restore = await drop_foreign_keys(raw, ("identifier_stats", "case_links")) if len(old) == 0 else []
     await raw.execute("DELETE FROM identifier_stats")
     await raw.insert("identifier_stats", ("identifier_id", "group_count", "hub"),
                      [(i, c, h) for i, (c, h) in stats.items()])
 
-    old = _ints(await raw.fetch("SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
     if len(old) == 0:
-        return await _fresh_links(raw, case_ids, group_ids, case_ids[mecs])
+        return await _fresh_links(raw, case_ids, group_ids, case_ids[mecs], restore)
     old_by_case = {int(c): (int(g), int(mm) or None) for c, g, mm in old.tolist()}
     new_links = []
     group_moves = []
@@ -145,8 +148,10 @@ async def full_relink(session: AsyncSession, hub_threshold: int, evidence: Evide
     return await assign_mecs(session, labels, old_links)
 
 
-async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, labels: np.ndarray) -> set[int]:
-    """First linking of a database: write every case's link once, with its final ids."""
+async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, labels: np.ndarray,
+                       restore: list[str]) -> set[int]:
+    """First linking of a database: write every case's link once, with its final ids.
+    `restore`: the statements that add back the foreign keys dropped for the writes."""
     sizes = np.bincount(np.searchsorted(case_ids, labels), minlength=len(case_ids))
     multi = sizes[np.searchsorted(case_ids, labels)] >= 2
     roots = np.unique(labels[multi])  # one multi-episode case per component, in case-id order
@@ -155,7 +160,7 @@ async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, la
     rebuild = await drop_indexes(raw, plain_indexes(CaseLink.__table__).values())
     await raw.insert("case_links", ("case_id", "group_id", "mec_id"),
                      list(zip(case_ids.tolist(), group_ids.tolist(), mec_ids)))
-    for statement in rebuild:
+    for statement in [*rebuild, *restore]:
         await raw.execute(statement)
     if raw.postgres:
         # The tables were filled in this transaction, where autovacuum cannot see them: without
