@@ -147,13 +147,9 @@ def _rows(records: list[Compact], first_case: int, first_mention: int, first_vic
     `dates`: the registration day as a date object (PostgreSQL), not its ISO text (SQLite)."""
     new_idents, cases, victims, mentions = [], [], [], []
     next_ident = first_ident
-    day = dt.date.fromisoformat
-    for offset, r in enumerate(records):
+    for offset, r in enumerate(map(_day, records) if dates else records):
         cid = first_case + offset
-        if dates:
-            cases.append((cid, *r[:4], day(r[4]), *r[5:10], r[12], now, now))
-        else:
-            cases.append((cid, *r[:10], r[12], now, now))
+        cases.append((cid, *r[:10], r[12], now, now))
         if r[10] is not None:
             victims.append((first_victim + len(victims), cid, *r[10]))
         for kind, key, display, strength, role, note in r[11]:

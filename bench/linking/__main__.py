@@ -4,12 +4,12 @@
 
 Steps, each timed: validate+normalise (parse_case, 2 worker processes), persist (DBAPI
 bulk inserts / COPY), link (hq.linking.bulk.full_relink), and the component step alone
-(hq.linking.bulk.compute) next to scipy's connected_components on the same edges, the
-floor to compare with. Next to the single-case latencies it prints what a write transaction of
-twenty bare statements costs on the same database (`round_trips`). On SQLite, the persist step is compared likewise with SQLite's own
-time to store the same rows (`store_floor`), and the CPU time of the load is printed. Then incremental linking of single new cases (p50/p99), set up as
-the server runs (background WAL checkpoints, frozen start-up objects), after 20 warm-up cases,
-next to a same-run noise baseline (bench.noise).
+(hq.linking.bulk.compute). Then incremental linking of single new cases (p50/p99), set up as
+the server runs (background WAL checkpoints, frozen start-up objects), after 20 warm-up cases.
+Baselines from the same run: scipy's connected_components on the same edges (for the
+component step), SQLite's own time to store the same rows (`store_floor`, for persist), a
+noise baseline (bench.noise) and a write transaction of twenty bare statements
+(`round_trips`) next to the single-case latencies. It also prints the load's CPU time.
 Prints the machine it ran on. Generation of the synthetic data is not counted.
 """
 

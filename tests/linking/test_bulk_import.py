@@ -29,9 +29,7 @@ async def _foreign_keys(sessions) -> set[tuple[str, ...]]:
 
     async with sessions() as s:
         if s.bind.dialect.name == "postgresql":
-            rows = await s.execute(text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-                                        "FROM pg_constraint WHERE contype = 'f'"))
-            return {tuple(r) for r in rows}
+            return await _foreign_keys_in(s)
         keys = set()
         for table in ("cases", "victims", "mentions"):
             keys |= {(table, *map(str, r)) for r in await s.execute(text(f"PRAGMA foreign_key_list({table})"))}
@@ -157,7 +155,9 @@ async def test_foreign_keys_dropped_for_a_load_come_back_or_fail_it(pg_url: str)
 
 
 async def _foreign_keys_in(s) -> set[tuple[str, ...]]:
+    """PostgreSQL: (table, name, definition) of every foreign key, as `s` sees them."""
     from sqlalchemy import text
 
-    rows = await s.execute(text("SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f'"))
+    rows = await s.execute(text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                                "FROM pg_constraint WHERE contype = 'f'"))
     return {tuple(r) for r in rows}
