@@ -172,5 +172,5 @@ async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, la
     empty = raw.json({})
     await raw.executemany(INSERT_DECISION, [(mid, "engine_created", "bulk linking", empty, now)
                                             for mid in mec_of_root.values()])
-    await refresh_aggregates(raw, mec_of_root.values())
+    await refresh_aggregates(raw, mec_of_root.values(), all_linked=True)
     return set(mec_of_root.values())

@@ -118,50 +118,46 @@ async def assign_mecs(
     return changed | gone
 
 
-def _totals_sql(where: str) -> str:
-    """Per multi-episode case: size, regions, victims, damage, recovered, first and last dates."""
+def _refresh_sql(n: int | None) -> str:
+    """One statement that recomputes the totals of multi-episode cases (size, regions,
+    victims, damage, recovered, first and last dates, whether a hub is among their
+    suspect-side identifiers) and returns the ids it updated: the aggregates run inside the
+    UPDATE, so nothing travels to Python and back. For the `n` ids given as parameters (the
+    list appears three times: each part then starts from the ids' own index entries, which
+    keeps PostgreSQL's generic plan off whole-table scans), or, with None, for every
+    multi-episode case that has a case."""
+    ids = f"IN ({marks(n)})" if n is not None else "IS NOT NULL"
     return (
-        "SELECT cl.mec_id, COUNT(c.id), COUNT(DISTINCT c.region_code), "
-        "COUNT(DISTINCT COALESCE(v.iin, CAST(c.id AS VARCHAR(12)))), COALESCE(SUM(c.damage_kzt), 0), "
-        "COALESCE(SUM(c.recovered_kzt), 0), MIN(c.registered_at), MAX(c.registered_at) "
-        "FROM case_links cl JOIN cases c ON c.id = cl.case_id LEFT JOIN victims v ON v.case_id = c.id "
-        f"WHERE {where} GROUP BY cl.mec_id"
+        "UPDATE multi_episode_cases SET size = t.n, region_count = t.regions, victims = t.victims, "
+        "damage_kzt = t.damage, recovered_kzt = t.recovered, first_date = t.first_day, last_date = t.last_day, "
+        "updated_at = ?, "
+        "has_hub = multi_episode_cases.id IN (SELECT hl.mec_id FROM case_links hl "
+        f"  JOIN mentions m ON m.case_id = hl.case_id AND m.role = '{LINKING_ROLE}' "
+        f"  JOIN identifier_stats s ON s.identifier_id = m.identifier_id AND s.hub = TRUE WHERE hl.mec_id {ids}), "
+        f"status = CASE WHEN status = '{MecStatus.DISSOLVED.value}' THEN '{MecStatus.OPEN.value}' ELSE status END, "
+        "merged_into_id = NULL "
+        "FROM (SELECT cl.mec_id, COUNT(c.id) AS n, COUNT(DISTINCT c.region_code) AS regions, "
+        "      COUNT(DISTINCT COALESCE(v.iin, CAST(c.id AS VARCHAR(12)))) AS victims, "
+        "      COALESCE(SUM(c.damage_kzt), 0) AS damage, COALESCE(SUM(c.recovered_kzt), 0) AS recovered, "
+        "      MIN(c.registered_at) AS first_day, MAX(c.registered_at) AS last_day "
+        "      FROM case_links cl JOIN cases c ON c.id = cl.case_id LEFT JOIN victims v ON v.case_id = c.id "
+        f"     WHERE cl.mec_id {ids} GROUP BY cl.mec_id) t "
+        "WHERE multi_episode_cases.id = t.mec_id"
+        + (f" AND multi_episode_cases.id {ids}" if n is not None else "") + " RETURNING id"
     )
 
 
-def _hub_sql(where: str) -> str:
-    """The multi-episode cases with a hub among their suspect-side identifiers."""
-    return (
-        "SELECT DISTINCT cl.mec_id FROM case_links cl "
-        f"JOIN mentions m ON m.case_id = cl.case_id AND m.role = '{LINKING_ROLE}' "
-        "JOIN identifier_stats s ON s.identifier_id = m.identifier_id AND s.hub = TRUE "
-        f"WHERE {where}"
-    )
-
-
-_UPDATE_TOTALS = (
-    "UPDATE multi_episode_cases SET size = ?, region_count = ?, victims = ?, damage_kzt = ?, recovered_kzt = ?, "
-    "first_date = ?, last_date = ?, has_hub = ?, updated_at = ?, "
-    f"status = CASE WHEN status = '{MecStatus.DISSOLVED.value}' THEN '{MecStatus.OPEN.value}' ELSE status END, "
-    "merged_into_id = NULL WHERE id = ?"
-)
-
-
-async def refresh_aggregates(raw: Raw, mec_ids: Iterable[int]) -> None:
-    """Recompute multi-episode totals: two aggregate queries and one executemany per chunk."""
+async def refresh_aggregates(raw: Raw, mec_ids: Iterable[int], *, all_linked: bool = False) -> None:
+    """Recompute multi-episode totals: one statement per chunk of ids; those left with no
+    case are dissolved. `all_linked`: the ids are every multi-episode case that has a case
+    (a first linking), so one pass over all links replaces thousands of IN (…) lists."""
     now = raw.timestamp(utcnow())
     wanted = set(mec_ids)
-    # Many ids (a bulk relink): one pass over all links beats thousands of IN (…) lists.
-    pieces: Iterable[list[int] | None] = [None] if len(wanted) > 20_000 else chunks(wanted)
+    pieces: Iterable[list[int] | None] = [None] if all_linked else chunks(wanted)
     for chunk in pieces:
-        where = "cl.mec_id IS NOT NULL" if chunk is None else f"cl.mec_id IN ({marks(len(chunk))})"
-        params = () if chunk is None else chunk
-        rows = await raw.fetch(_totals_sql(where), params)
-        with_hub = {int(m) for (m,) in await raw.fetch(_hub_sql(where), params)}
-        updates = [(size, regions, victims, damage, recovered, first, last, int(m) in with_hub, now, int(m))
-                   for m, size, regions, victims, damage, recovered, first, last in rows if int(m) in wanted]
-        await raw.executemany(_UPDATE_TOTALS, updates)
-        empty = sorted((wanted if chunk is None else set(chunk)) - {u[-1] for u in updates})
+        sql = _refresh_sql(None if chunk is None else len(chunk))
+        updated = {int(m) for (m,) in await raw.fetch(sql, (now, *(chunk or ()) * 3))}
+        empty = sorted((wanted if chunk is None else set(chunk)) - updated)
         for gone in chunks(empty):
             await raw.execute(f"UPDATE multi_episode_cases SET size = 0, status = ?, updated_at = ? "
                               f"WHERE id IN ({marks(len(gone))})", (MecStatus.DISSOLVED.value, now, *gone))
