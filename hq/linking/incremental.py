@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.linking.addition import UPSERT_PHONE_STAT, link_new_case
 from hq.linking.graph import Interner, chunks, components
-from hq.linking.mec_store import assign_mecs
+from hq.linking.mec_store import assign_mecs, refresh_aggregates
 from hq.linking.rules import CORE_STRENGTH, LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
 from hq.rawsql import Raw, marks, mark_write_locked
 
@@ -321,8 +321,8 @@ async def relink_cases(session: AsyncSession, changed: dict[int, set[int]], new:
 
     pending = dict(changed)
     result: set[int] = set()
+    raw = await Raw.of(session)
     if new:
-        raw = await Raw.of(session)
         threshold = get_settings().hub_threshold
         for case_id in sorted(c for c in new if c in pending and not pending[c]):
             done = await link_new_case(raw, case_id, threshold)
@@ -334,4 +334,12 @@ async def relink_cases(session: AsyncSession, changed: dict[int, set[int]], new:
     touched: set[int] = set()
     for old_idents in pending.values():
         touched |= old_idents
-    return result | await relink(session, pending.keys(), touched)
+    result |= await relink(session, pending.keys(), touched)
+    # An edited case that stays where it was still changes its multi-episode case's totals
+    # (damage, dates, region, victims): those are refreshed too, and reported as changed.
+    edited = set(changed) - set(new)
+    stale = await _ids_where(session, "SELECT mec_id FROM case_links WHERE mec_id IS NOT NULL AND case_id IN ({})",
+                             edited)
+    stale -= result  # linking refreshed those already
+    await refresh_aggregates(raw, stale)
+    return result | stale

@@ -66,6 +66,57 @@ async def test_strong_identifiers_chain_cases_across_regions(sessions) -> None:
     assert chain[0].identifier_display == "4042 43** **** 8024"
 
 
+async def mec_totals(sessions) -> dict[frozenset[str], tuple]:
+    """Each live multi-episode case's stored totals, keyed by its registration numbers."""
+    async with sessions() as s:
+        mecs = {m.id: m for m in (await s.execute(select(MultiEpisodeCase).where(MultiEpisodeCase.size > 0))).scalars()}
+        members: dict[int, set[str]] = {}
+        for mec, reg in await s.execute(select(CaseLink.mec_id, Case.registration_number)
+                                        .join(Case, Case.id == CaseLink.case_id).where(CaseLink.mec_id.is_not(None))):
+            members.setdefault(mec, set()).add(reg)
+    return {frozenset(members[i]): (m.size, m.region_count, m.victims, m.damage_kzt, m.recovered_kzt,
+                                     str(m.first_date), str(m.last_date), m.has_hub) for i, m in mecs.items()}
+
+
+def expected_totals(objs: list[dict], has_hub: bool) -> tuple:
+    """What the totals of a multi-episode case made of these export lines must be, worked
+    out here from the lines themselves: victims count by IIN, a victim without one (or no
+    victim) counts once per case."""
+    victims = {o["victim"]["iin"] if o.get("victim", {}).get("iin") else "case " + o["registration_number"]
+               for o in objs}
+    days = sorted(o["registered_at"] for o in objs)
+    return (len(objs), len({o["region"] for o in objs}), len(victims), sum(o["damage_kzt"] for o in objs),
+            sum(o.get("recovered_kzt", 0) for o in objs), days[0], days[-1], has_hub)
+
+
+async def test_multi_episode_totals_follow_their_cases(sessions) -> None:
+    victim = {"name": "Victim", "iin": "900101300123"}
+    ring = [
+        case("T1", "KZ-61", ("card", CARDS[0]), registered_at="2024-03-05", damage_kzt=250_000,
+             recovered_kzt=50_000, victim=victim),
+        case("T2", "KZ-23", ("card", CARDS[0]), ("telegram", "@tot_ring"), registered_at="2023-11-30",
+             damage_kzt=1_000, victim=victim),  # the same victim again: counted once
+        case("T3", "KZ-23", ("telegram", "tot_ring"), registered_at="2024-07-01", damage_kzt=70_000,
+             recovered_kzt=7, victim={"name": "No IIN"}),
+        case("T4", "KZ-71", ("telegram", "t.me/TOT_RING"), registered_at="2024-01-15", damage_kzt=0),
+    ]
+    other = [case("U1", "KZ-61", ("card", CARDS[1])), case("U2", "KZ-61", ("card", CARDS[1]), damage_kzt=5)]
+    await load(sessions, *ring[:2], *other)  # new cases one batch at a time, then singly (the fast path)
+    for obj in ring[2:]:
+        await load(sessions, obj)
+    assert await mec_totals(sessions) == {
+        frozenset({"T1", "T2", "T3", "T4"}): expected_totals(ring, False),
+        frozenset({"U1", "U2"}): expected_totals(other, False)}
+
+    ring[0] = {**ring[0], "damage_kzt": 300_000, "registered_at": "2022-02-02"}  # an edited case
+    other[1] = {**other[1], "identifiers": []}  # U2 no longer names the card: U1 is alone
+    await load(sessions, ring[0], other[1])
+    assert await mec_totals(sessions) == {frozenset({"T1", "T2", "T3", "T4"}): expected_totals(ring, False)}
+    async with sessions() as s:
+        dissolved = (await s.execute(select(MultiEpisodeCase).where(MultiEpisodeCase.size == 0))).scalars().all()
+    assert [m.status for m in dissolved] == ["dissolved"]
+
+
 async def test_victim_witness_and_weak_mentions_never_link(sessions) -> None:
     await load(
         sessions,
