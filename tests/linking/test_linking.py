@@ -246,6 +246,30 @@ async def test_concurrent_imports_match_sequential(db_url) -> None:
     assert got == {frozenset(f"P{i}" for i in range(60))}
 
 
+async def test_writers_take_generic_plans_for_their_own_transaction_only(pg_url) -> None:
+    """PostgreSQL: a write transaction reuses one generic plan per statement (see
+    `lock_writes`); the setting ends with the transaction, so the pooled connection's next
+    user, a console query say, plans as usual."""
+    from sqlalchemy import text
+
+    from hq.db import make_engine, make_sessionmaker
+    from hq.linking.incremental import lock_writes
+
+    engine = make_engine(pg_url, pool_size=1, max_overflow=0)  # one connection: the next user gets it
+    sessions = make_sessionmaker(engine)
+    show = text("SHOW plan_cache_mode")
+    try:
+        async with sessions() as s:
+            before = (await s.execute(show)).scalar_one()
+        async with sessions.begin() as s:
+            await lock_writes(s)
+            assert (await s.execute(show)).scalar_one() == "force_generic_plan"
+        async with sessions() as s:
+            assert (await s.execute(show)).scalar_one() == before == "auto"
+    finally:
+        await engine.dispose()
+
+
 async def test_statements_skip_the_driver_thread_only_under_the_write_lock(sqlite_url) -> None:
     from hq.db import make_engine, make_sessionmaker
     from hq.linking.incremental import lock_writes
