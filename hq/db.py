@@ -7,6 +7,7 @@ behind the code, telling the operator the one command that fixes it.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,22 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_MINIMUM = (3, 35, 0)  # RETURNING (3.35) and UPDATE … FROM (3.33) in the write path
+
+
+def require_sqlite(version: tuple[int, int, int]) -> None:
+    """Refuse an SQLite too old for the statements HQ writes, naming both versions."""
+    if version < SQLITE_MINIMUM:
+        raise RuntimeError(f"SQLite {'.'.join(map(str, version))} is too old: HQ needs "
+                           f"{'.'.join(map(str, SQLITE_MINIMUM))} or newer (RETURNING, UPDATE … FROM); "
+                           "use a Python whose sqlite3 module is built on a newer SQLite, or PostgreSQL")
 
 
 def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any) -> AsyncEngine:
     """An engine for `url`. `background_checkpoints` (SQLite): commits never copy the WAL
     into the database themselves; the caller runs `checkpoint.WalCheckpointer` instead."""
     if url.startswith("sqlite"):
+        require_sqlite(sqlite3.sqlite_version_info)
         # check_same_thread off: under the write lock, hq.rawsql talks to the sqlite3 connection
         # from the event loop's thread as well as through aiosqlite's (never both at once).
         engine = create_async_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)

@@ -40,6 +40,19 @@ def test_invalid_setting_stops_with_one_line_naming_it(sqlite_url: str) -> None:
     assert res.returncode == 2 and "HQ_DATABASE_URL" in res.stderr
 
 
+def test_an_sqlite_too_old_for_the_write_path_is_refused_by_name(monkeypatch: pytest.MonkeyPatch,
+                                                                  sqlite_url: str) -> None:
+    import sqlite3
+
+    from hq.db import make_engine
+
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    with pytest.raises(RuntimeError, match=r"SQLite 3\.31\.1 is too old: HQ needs 3\.35\.0 or newer"):
+        make_engine(sqlite_url)
+    monkeypatch.undo()
+    make_engine(sqlite_url)  # this machine's own SQLite is new enough
+
+
 def test_server_refuses_a_database_that_is_behind(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
     assert run(["db", "upgrade", "0001"], url).returncode == 0
