@@ -155,8 +155,11 @@ async def refresh_aggregates(raw: Raw, mec_ids: Iterable[int], *, all_linked: bo
     wanted = set(mec_ids)
     pieces: Iterable[list[int] | None] = [None] if all_linked else chunks(wanted)
     for chunk in pieces:
-        sql = _refresh_sql(None if chunk is None else len(chunk))
-        updated = {int(m) for (m,) in await raw.fetch(sql, (now, *(chunk or ()) * 3))}
+        if chunk is None:
+            rows = await raw.fetch(_refresh_sql(None), (now,))
+        else:  # the ids fill the statement's three IN lists
+            rows = await raw.fetch(_refresh_sql(len(chunk)), (now, *chunk, *chunk, *chunk))
+        updated = {int(m) for (m,) in rows}
         empty = sorted((wanted if chunk is None else set(chunk)) - updated)
         for gone in chunks(empty):
             await raw.execute(f"UPDATE multi_episode_cases SET size = 0, status = ?, updated_at = ? "
