@@ -72,9 +72,15 @@ async def _run(url: str, objs: list[dict[str, Any]], fast: bool, split_after: in
         await engine.dispose()
 
 
+# Victims: the same person in several cases (counted once), one without an IIN, none at all.
+VICTIMS: list[dict[str, str] | None] = [{"name": "A", "iin": "850101400120"}, {"name": "B", "iin": "900101300123"},
+                                        {"name": "No IIN"}, None, {"name": "C", "iin": "030702590893"}]
+
+
 def _cases(raw: list[list[tuple[tuple[str, str], str]]]) -> list[dict[str, Any]]:
     return [case(f"F{i:03d}", ["KZ-61", "KZ-23", "KZ-71"][i % 3], *[(k, v, r) for (k, v), r in ms],
-                 damage_kzt=1000 * (i + 1), registered_at=f"2023-0{1 + i % 9}-1{i % 10}")
+                 damage_kzt=1000 * (i + 1), recovered_kzt=7 * i, registered_at=f"2023-0{1 + i % 9}-1{i % 10}",
+                 **({"victim": VICTIMS[i % 5]} if VICTIMS[i % 5] else {}))
             for i, ms in enumerate(raw)]
 
 
@@ -93,7 +99,8 @@ def test_fast_path_leaves_what_the_general_path_leaves(tmp_path_factory, raw, se
 
 def _hub_scenario() -> list[dict[str, Any]]:
     """Five two-case rings, each tied by its own card, all called from one spoofed hotline,
-    then a case that merges two rings (the hotline's count drops back) and loose cases."""
+    then a case that merges two rings (the hotline's count drops back), loose cases, and a
+    sixth ring that a case naming the hotline joins."""
     objs = []
     for ring in range(5):
         for member in range(2):
@@ -102,6 +109,9 @@ def _hub_scenario() -> list[dict[str, Any]]:
     objs.append(case("HX1", "KZ-23", ("card", CARDS[0]), ("card", CARDS[1])))
     objs.append(case("HX2", "KZ-23", ("phone", "+7 701 100 00 00"), ("phone", "+7 701 100 02 01")))
     objs.append(case("HX3", "KZ-71", ("phone", "+7 727 330 00 00")))
+    # A ring of its own; its third case also names the hotline, which by then may be a hub.
+    objs += [case(f"HY{i}", "KZ-71", ("telegram", "@hy_ring"), *([("phone", "+7 727 330 00 00")] if i == 3 else []))
+             for i in (1, 2, 3)]
     return objs
 
 
