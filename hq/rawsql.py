@@ -82,6 +82,20 @@ def _direct(session: AsyncSession, driver: Any) -> sqlite3.Connection | None:
     return conn
 
 
+async def _begin(conn: Any, adapter: Any) -> None:
+    """Open the session's transaction on PostgreSQL, so that what `Raw` sends lands in it.
+
+    SQLAlchemy's asyncpg adapter sends BEGIN lazily, before the first statement it runs
+    itself. Its own `_start_transaction` sends that BEGIN alone (one round trip, and the
+    adapter commits or rolls it back as usual); a SQLAlchemy without it gets a statement
+    run through the adapter instead (BEGIN, then SELECT 1: two)."""
+    start = getattr(adapter, "_start_transaction", None)
+    if start is not None and getattr(adapter, "_transaction", False) is None:
+        await start()
+    else:
+        await conn.exec_driver_sql("SELECT 1")
+
+
 class Raw:
     """The session's DBAPI connection with three calls: fetch, execute, executemany."""
 
@@ -98,12 +112,11 @@ class Raw:
         write lock: the bulk paths run a few big statements, for which the hop costs nothing,
         and measured at 200,000 cases their load ran 1.5–2.5 s slower on the loop's thread."""
         conn = await session.connection()
-        driver = (await conn.get_raw_connection()).driver_connection
+        fairy = await conn.get_raw_connection()
+        driver = fairy.driver_connection
         if conn.dialect.name == "postgresql":
             if not driver.is_in_transaction():
-                # SQLAlchemy's asyncpg adapter sends BEGIN lazily, before the first statement it
-                # runs itself; run one so that what we send lands inside the session's transaction.
-                await conn.exec_driver_sql("SELECT 1")
+                await _begin(conn, fairy.dbapi_connection)
             return cls(driver, conn.dialect)
         return cls(driver, conn.dialect, _direct(session, driver) if direct else None)
 

@@ -270,6 +270,33 @@ async def test_writers_take_generic_plans_for_their_own_transaction_only(pg_url)
         await engine.dispose()
 
 
+async def test_plain_statements_land_in_the_sessions_own_transaction(db_url) -> None:
+    """`Raw` opens the session's transaction itself when it is the first to talk (on
+    PostgreSQL through the adapter's BEGIN): what it writes is rolled back or committed
+    with the session, never committed on its own."""
+    from hq.db import make_engine, make_sessionmaker
+    from hq.rawsql import Raw
+
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    read = "SELECT version FROM write_lock WHERE id = 1"
+    try:
+        async with sessions() as s:
+            [(start,)] = await (await Raw.of(s)).fetch(read)
+        async with sessions() as s:
+            raw = await Raw.of(s)  # the first statement of this session
+            await raw.execute("UPDATE write_lock SET version = version + 5 WHERE id = 1")
+            assert await raw.fetch(read) == [(start + 5,)]
+            await s.rollback()
+        async with sessions.begin() as s:
+            assert await (await Raw.of(s)).fetch(read) == [(start,)]
+            await (await Raw.of(s)).execute("UPDATE write_lock SET version = version + 7 WHERE id = 1")
+        async with sessions() as s:
+            assert await (await Raw.of(s)).fetch(read) == [(start + 7,)]
+    finally:
+        await engine.dispose()
+
+
 async def test_statements_skip_the_driver_thread_only_under_the_write_lock(sqlite_url) -> None:
     from hq.db import make_engine, make_sessionmaker
     from hq.linking.incremental import lock_writes
@@ -366,3 +393,4 @@ async def test_insert_stores_every_row_as_given(db_url, count: int, per: int | N
                 IdentifierStat.identifier_id == count + 1))).first() is None
     finally:
         await engine.dispose()
+
