@@ -42,6 +42,17 @@ _INSERT_CASE = (f"INSERT INTO cases ({', '.join(_CASE_COLUMNS)}, created_at, upd
 _UPDATE_CASE = f"UPDATE cases SET {', '.join(c + ' = ?' for c in _CASE_COLUMNS)}, updated_at = ? WHERE id = ?"
 _INSERT_IDENTIFIER = ("INSERT INTO identifiers (kind, key, display, strength, excluded) VALUES (?, ?, ?, ?, FALSE) "
                       "ON CONFLICT DO NOTHING")
+# PostgreSQL: insert the missing identifiers and read every id back in one round trip. The
+# rows the INSERT adds come back from RETURNING; the others, already there, from the join
+# (a statement's parts share one snapshot, so the join does not see what the INSERT adds).
+_ENSURE_PG = (
+    "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS v(kind, key, display, strength)), "
+    "ins AS (INSERT INTO identifiers (kind, key, display, strength, excluded) "
+    "  SELECT kind, key, display, strength, FALSE FROM v ORDER BY kind, key "
+    "  ON CONFLICT DO NOTHING RETURNING id, kind, key) "
+    "SELECT id, kind, key FROM ins UNION ALL "
+    "SELECT i.id, i.kind, i.key FROM v JOIN identifiers i ON i.kind = v.kind AND i.key = v.key"
+)
 CHUNK = 500
 
 
@@ -52,6 +63,15 @@ async def ensure_identifiers(raw: Raw, values: Iterable[tuple[str, str, str, str
     pairs = sorted(rows)  # a stable order keeps concurrent writers from deadlocking
     for start in range(0, len(pairs), CHUNK):
         chunk = pairs[start : start + CHUNK]
+        if raw.postgres:
+            found = await raw.fetch(_ENSURE_PG, ([k for k, _ in chunk], [key for _, key in chunk],
+                                                 [rows[p][0] for p in chunk], [rows[p][1] for p in chunk]))
+            ids.update(((k, key), int(i)) for i, k, key in found)
+            if len(found) == len(chunk):
+                continue
+            # A row another transaction added after this statement's snapshot is neither
+            # inserted nor seen (writers hold the write lock, so only a writer that skipped it):
+            # the plain path below reads it.
         await raw.executemany(_INSERT_IDENTIFIER, [(k, key, *rows[(k, key)]) for k, key in chunk])
         by_kind: dict[str, list[str]] = {}
         for k, key in chunk:

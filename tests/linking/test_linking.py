@@ -394,3 +394,39 @@ async def test_insert_stores_every_row_as_given(db_url, count: int, per: int | N
     finally:
         await engine.dispose()
 
+
+async def test_identifiers_committed_while_the_writer_waits_are_still_found(pg_url) -> None:
+    """PostgreSQL: `ensure_identifiers` inserts and reads ids in one statement. A row that
+    another transaction commits while that statement waits on it is neither inserted nor
+    in the statement's snapshot; the writer must still come back with its id."""
+    from hq.case_store import ensure_identifiers
+    from hq.db import make_engine, make_sessionmaker
+    from hq.rawsql import Raw
+
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    other = ("phone", "+77010009999", "+7 701 000 9999", "phone")
+    fresh = ("card", "card-key-only-here", "4400 43** **** 5671", "card")
+    try:
+        async with sessions() as a, sessions() as b:
+            raw_a = await Raw.of(a)
+            await raw_a.execute("INSERT INTO identifiers (kind, key, display, strength, excluded) "
+                                "VALUES (?, ?, ?, ?, FALSE)", other)
+            [(other_id,)] = await raw_a.fetch("SELECT id FROM identifiers WHERE kind = ? AND key = ?", other[:2])
+
+            async def write() -> dict[tuple[str, str], int]:
+                return await ensure_identifiers(await Raw.of(b), [other, fresh])
+
+            waiting = asyncio.create_task(write())
+            await asyncio.sleep(0.5)
+            assert not waiting.done()  # b's insert waits for a's row
+            await a.commit()
+            ids = await asyncio.wait_for(waiting, 10)
+            await b.commit()
+        assert ids[other[:2]] == other_id and set(ids) == {other[:2], fresh[:2]}
+        async with sessions() as s:
+            keys = (await s.execute(select(Identifier.kind, Identifier.key, Identifier.id).where(
+                Identifier.key.in_([other[1], fresh[1]])))).all()
+        assert sorted(keys) == sorted([("card", fresh[1], ids[fresh[:2]]), ("phone", other[1], other_id)])
+    finally:
+        await engine.dispose()
