@@ -26,6 +26,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -146,14 +147,18 @@ async def round_trips(url: str, statements: int = 20, runs: int = 300) -> np.nda
     return np.array(lat[20:]) * 1000  # the first runs fill caches
 
 
-async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[list[float], Baseline | None]:
+async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[list[float], list[bool], Baseline | None]:
     """Latency of linking one new case at a time through the ordinary write path.
 
     Set up as the server runs (hq.app): SQLite checkpoints in the background and start-up
     objects frozen out of the garbage collector. The first `warmup` cases fill caches and
-    are not counted.
+    are not counted. Also returns, per counted case, whether the fast path for a new case
+    took it (False: a phone's hub flag flipped, or the links were out of shape, and the
+    general path ran), so the tail can be told apart from the noise.
     """
     import gc
+
+    import hq.linking.incremental as linking
 
     from hq.case_record import parse_case
     from hq.checkpoint import WalCheckpointer
@@ -169,7 +174,16 @@ async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[li
     d = load_directory()
     lat: list[float] = []
     warm: list[float] = []
+    fast: list[bool] = []
     baseline: Baseline | None = None
+    link_new_case = linking.link_new_case
+
+    async def counted(*args: Any) -> Any:
+        done = await link_new_case(*args)
+        fast.append(done is not None)
+        return done
+
+    linking.link_new_case = counted
     for i, line in enumerate(sample):
         if i == warmup:
             gc.freeze()
@@ -183,9 +197,10 @@ async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[li
         (lat if baseline is not None else warm).append(time.perf_counter() - t)
         if baseline is not None:
             baseline.tick()
+    linking.link_new_case = link_new_case
     await checkpointer.stop()
     await engine.dispose()
-    return lat, baseline
+    return lat, fast[-len(lat):] if lat else [], baseline
 
 
 async def bulk(url: str, path: Path) -> tuple[dict[str, float], int]:
@@ -257,7 +272,7 @@ def measure(backend: str, url: str, path: Path, n: int, lines_tail: list[str], a
     floor_store = store_floor(url.split("///", 1)[1]) if backend == "sqlite" else None
     nm = int(timings["mentions"])
     ours, floor, edges = asyncio.run(component_floor(url))
-    lat, baseline = asyncio.run(incremental(url, lines_tail))
+    lat, fast, baseline = asyncio.run(incremental(url, lines_tail))
     trips = asyncio.run(round_trips(url)) if lines_tail else None
     lat_ms = np.array(lat) * 1000
     print(f"\n[{backend}] {n:,} cases, {nm:,} mentions ({edges:,} linking edges) -> {n_mecs:,} multi-episode cases")
@@ -275,6 +290,12 @@ def measure(backend: str, url: str, path: Path, n: int, lines_tail: list[str], a
         print(f"  incremental linking of one new case: p50 {np.percentile(lat_ms, 50):.1f} ms, "
               f"p99 {np.percentile(lat_ms, 99):.1f} ms over {len(lat_ms)} cases "
               f"(p99/p50 {np.percentile(lat_ms, 99) / np.percentile(lat_ms, 50):.2f})")
+        took = np.array(fast, dtype=bool)
+        if len(took) == len(lat_ms) and took.any():
+            slow = lat_ms[~took]
+            print(f"    fast path, {int(took.sum())} of {len(took)} cases: p50 {np.percentile(lat_ms[took], 50):.1f} ms, "
+                  f"p99 {np.percentile(lat_ms[took], 99):.1f} ms; general path (a hub flag flips), {len(slow)} cases"
+                  + (f": p50 {np.percentile(slow, 50):.1f} ms, max {slow.max():.1f} ms" if len(slow) else ""))
         if baseline is not None:
             print(f"    {baseline.summary()}")
         if trips is not None:
