@@ -21,22 +21,27 @@ from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
 from hq.rawsql import Raw, marks
 
-_OWN = (
-    "SELECT i.id, i.strength, i.excluded, s.hub, s.group_count FROM mentions m "
+# The new case's own suspect-side identifiers (part 0), then every other case's suspect
+# mention of those that are evidence, on the uncut side of any split, with that case's links
+# and the size of its multi-episode case (part 1): one round trip where there were three.
+# Evidence is what links: a strong identifier, or a phone that is not a hub; neither excluded.
+_OWN_AND_NEIGHBOURS = (
+    "SELECT 0, i.id, i.strength, i.excluded, s.hub, s.group_count, NULL, NULL, NULL, NULL FROM mentions m "
     "JOIN identifiers i ON i.id = m.identifier_id "
     "LEFT JOIN identifier_stats s ON s.identifier_id = i.id "
-    "WHERE m.case_id = ? AND m.role = ?"
+    "WHERE m.case_id = ? AND m.role = ? "
+    "UNION ALL "
+    "SELECT 1, m.identifier_id, NULL, NULL, NULL, NULL, m.case_id, l.group_id, l.mec_id, me.size FROM mentions m "
+    "LEFT JOIN case_links l ON l.case_id = m.case_id "
+    "LEFT JOIN multi_episode_cases me ON me.id = l.mec_id "
+    "LEFT JOIN split_cuts sc ON sc.case_id = m.case_id AND sc.identifier_id = m.identifier_id "
+    "WHERE m.identifier_id IN (SELECT e.identifier_id FROM mentions e "
+    "  JOIN identifiers ei ON ei.id = e.identifier_id "
+    "  LEFT JOIN identifier_stats es ON es.identifier_id = e.identifier_id "
+    "  WHERE e.case_id = ? AND e.role = ? AND ei.excluded = FALSE "
+    "  AND (ei.strength = ? OR (ei.strength = ? AND COALESCE(es.hub, FALSE) = FALSE))) "
+    "AND m.role = ? AND m.case_id <> ? AND COALESCE(sc.tag, 0) = 0"
 )
-
-
-def _neighbours(n: int) -> str:
-    """Other cases' suspect mentions of these identifiers, on the uncut side of any split."""
-    return (
-        "SELECT m.identifier_id, m.case_id, l.group_id, l.mec_id FROM mentions m "
-        "LEFT JOIN case_links l ON l.case_id = m.case_id "
-        "LEFT JOIN split_cuts sc ON sc.case_id = m.case_id AND sc.identifier_id = m.identifier_id "
-        f"WHERE m.identifier_id IN ({marks(n)}) AND m.role = ? AND m.case_id <> ? AND COALESCE(sc.tag, 0) = 0"
-    )
 
 
 def _group_phones(n: int) -> str:
@@ -91,21 +96,21 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     Returns None, having written nothing, when the general path must run instead: a phone's
     hub flag would flip, or the stored links are not in the shape this path relies on.
     """
-    own = await raw.fetch(_OWN, (case_id, LINKING_ROLE))
+    found = await raw.fetch(_OWN_AND_NEIGHBOURS, (case_id, LINKING_ROLE, case_id, LINKING_ROLE, CORE_STRENGTH,
+                                                  PHONE_STRENGTH, LINKING_ROLE, case_id))
+    own = [row[1:6] for row in found if row[0] == 0]
     core = [int(i) for i, strength, excluded, _, _ in own if strength == CORE_STRENGTH and not excluded]
     phones = {int(i): (n, bool(hub)) for i, strength, excluded, hub, n in own
               if strength == PHONE_STRENGTH and not excluded}
     own_hub = any(bool(hub) for _, _, _, hub, _ in own)
-    evidence = core + [p for p, (_, hub) in phones.items() if not hub]
 
-    rows: list[tuple[Any, ...]] = []
-    if evidence:
-        rows = await raw.fetch(_neighbours(len(evidence)), (*evidence, LINKING_ROLE, case_id))
     core_set = set(core)
     groups: set[int] = set()  # core groups the new case merges
-    mecs: set[int] = set()  # multi-episode cases it joins
+    mecs: dict[int, int] = {}  # multi-episode cases it joins, with their sizes
     loose: set[int] = set()  # cases in no multi-episode case that it joins
-    for ident, other, group, mec in rows:
+    for part, ident, *_, other, group, mec, size in found:
+        if part == 0:
+            continue
         if group is None or (mec is None and group != other):
             return None  # a case without links, or links out of shape: let the general path repair it
         if ident in core_set:
@@ -113,7 +118,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
         if mec is None:
             loose.add(int(other))
         else:
-            mecs.add(int(mec))
+            mecs[int(mec)] = int(size)
     group_id = min(groups | {case_id})
 
     # Hub counts: the merged group is one group of two or more where there used to be several.
@@ -135,12 +140,8 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
                 return None  # a hub appears or disappears: membership may split elsewhere
             fresh[phone] = (count, hub)
 
-    mec_rows = []
-    if mecs:
-        mec_rows = await raw.fetch(f"SELECT id, size FROM multi_episode_cases WHERE id IN ({marks(len(mecs))})",
-                                   tuple(sorted(mecs)))
-    total = 1 + sum(int(size) for _, size in mec_rows) + len(loose)
-    kept = min(((-int(size), int(mid)) for mid, size in mec_rows), default=None)
+    total = 1 + sum(mecs.values()) + len(loose)
+    kept = min(((-size, mid) for mid, size in mecs.items()), default=None)
     mec_id: int | None = None
     if total >= 2:
         mec_id = kept[1] if kept is not None else (await next_mec_ids(raw, 1))[0]
@@ -157,7 +158,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
                                          if stored[p] != (n, hub)])
     if mec_id is None:
         return set()
-    absorbed = sorted(mecs - {mec_id})
+    absorbed = sorted(mecs.keys() - {mec_id})
     joined = {case_id} | loose
     if kept is not None and not absorbed and not loose:  # one case joins one multi-episode case
         await raw.execute(_JOIN_ONE, (now, own_hub, mec_id, case_id))
