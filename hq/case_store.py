@@ -53,6 +53,13 @@ _ENSURE_PG = (
     "SELECT id, kind, key FROM ins UNION ALL "
     "SELECT i.id, i.kind, i.key FROM v JOIN identifiers i ON i.kind = v.kind AND i.key = v.key"
 )
+# PostgreSQL: a write's victims and mentions in one statement, column arrays unnested.
+_INSERT_VICTIMS_AND_MENTIONS_PG = (
+    "WITH v AS (INSERT INTO victims (case_id, name, phone, iin) "
+    "  SELECT * FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[])) "
+    "INSERT INTO mentions (case_id, identifier_id, role, note) "
+    "SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[])"
+)
 CHUNK = 500
 
 
@@ -173,8 +180,13 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
             mentions.append((cid, ident_ids[(m.identifier.kind, m.identifier.key)], m.role, m.note))
         result.changed_case_ids[cid] = old_idents.get(cid, set())
         (result.updated if reg in existing else result.inserted).append(reg)
-    await raw.executemany("INSERT INTO victims (case_id, name, phone, iin) VALUES (?, ?, ?, ?)", victims)
-    await raw.executemany("INSERT INTO mentions (case_id, identifier_id, role, note) VALUES (?, ?, ?, ?)", mentions)
+    if raw.postgres:  # one round trip for both tables
+        await raw.execute(_INSERT_VICTIMS_AND_MENTIONS_PG, [list(col) for col in (
+            *(zip(*victims) if victims else [()] * 4), *(zip(*mentions) if mentions else [()] * 4))])
+    else:
+        await raw.executemany("INSERT INTO victims (case_id, name, phone, iin) VALUES (?, ?, ?, ?)", victims)
+        await raw.executemany("INSERT INTO mentions (case_id, identifier_id, role, note) VALUES (?, ?, ?, ?)",
+                              mentions)
 
     deltas = case_stats.Deltas()
     for reg in to_write:

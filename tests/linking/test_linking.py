@@ -430,3 +430,30 @@ async def test_identifiers_committed_while_the_writer_waits_are_still_found(pg_u
         assert sorted(keys) == sorted([("card", fresh[1], ids[fresh[:2]]), ("phone", other[1], other_id)])
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("with_victim", [True, False])
+async def test_a_case_write_stores_its_victim_and_mentions_as_given(sessions, with_victim: bool) -> None:
+    """One write of new and edited cases keeps every victim field and every mention's
+    role and note in its own column (PostgreSQL sends both tables in one statement)."""
+    from hq.models import Victim
+    from hq.models import Mention
+
+    victim = {"name": "Айгүл С.", "phone": "+7 701 555 12 34", "iin": "850101400120"}
+    a = case("W1", "KZ-61", ("card", CARDS[0]), ("phone", "+7 701 000 00 07", "victim"), **(
+        {"victim": victim} if with_victim else {}))
+    a["identifiers"][0]["note"] = "перевод 150 000"
+    b = case("W2", "KZ-23", ("telegram", "@w_gang"))
+    await load(sessions, a, b)
+    b2 = {**b, "victim": {"name": "Only a name"}}
+    b2["identifiers"] = [{"kind": "telegram", "value": "@w_gang", "note": "writes first"}]
+    await load(sessions, b2)  # an edit: its victim and mentions are written again
+    async with sessions() as s:
+        reg = {cid: r for cid, r in await s.execute(select(Case.id, Case.registration_number))}
+        victims = sorted((reg[v.case_id], v.name, v.phone, v.iin) for v in (await s.execute(select(Victim))).scalars())
+        mentions = sorted((reg[m.case_id], kind, m.role, m.note) for m, kind in await s.execute(
+            select(Mention, Identifier.kind).join(Identifier, Identifier.id == Mention.identifier_id)))
+    assert victims == ([("W1", victim["name"], "+77015551234", victim["iin"])] if with_victim else []) + [
+        ("W2", "Only a name", None, None)]
+    assert mentions == [("W1", "card", "suspect", "перевод 150 000"), ("W1", "phone", "victim", None),
+                        ("W2", "telegram", "suspect", "writes first")]
