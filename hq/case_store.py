@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hq import case_stats
 from hq.case_record import CaseRecord
 from hq.models import utcnow
-from hq.rawsql import Raw, marks
+from hq.rawsql import Raw, columns, marks
 
 
 @dataclass(slots=True)
@@ -71,8 +71,7 @@ async def ensure_identifiers(raw: Raw, values: Iterable[tuple[str, str, str, str
     for start in range(0, len(pairs), CHUNK):
         chunk = pairs[start : start + CHUNK]
         if raw.postgres:
-            found = await raw.fetch(_ENSURE_PG, ([k for k, _ in chunk], [key for _, key in chunk],
-                                                 [rows[p][0] for p in chunk], [rows[p][1] for p in chunk]))
+            found = await raw.fetch(_ENSURE_PG, columns([(k, key, *rows[(k, key)]) for k, key in chunk], 4))
             ids.update(((k, key), int(i)) for i, k, key in found)
             if len(found) == len(chunk):
                 continue
@@ -181,8 +180,7 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
         result.changed_case_ids[cid] = old_idents.get(cid, set())
         (result.updated if reg in existing else result.inserted).append(reg)
     if raw.postgres:  # one round trip for both tables
-        await raw.execute(_INSERT_VICTIMS_AND_MENTIONS_PG, [list(col) for col in (
-            *(zip(*victims) if victims else [()] * 4), *(zip(*mentions) if mentions else [()] * 4))])
+        await raw.execute(_INSERT_VICTIMS_AND_MENTIONS_PG, [*columns(victims, 4), *columns(mentions, 4)])
     else:
         await raw.executemany("INSERT INTO victims (case_id, name, phone, iin) VALUES (?, ?, ?, ?)", victims)
         await raw.executemany("INSERT INTO mentions (case_id, identifier_id, role, note) VALUES (?, ?, ?, ?)",

@@ -52,6 +52,12 @@ def marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
+def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as `width` column lists: the arrays a PostgreSQL `unnest(?::type[], …)` takes,
+    so that any number of rows travels in one statement (empty lists for no rows)."""
+    return [list(col) for col in zip(*rows)] if rows else [[] for _ in range(width)]
+
+
 @lru_cache(maxsize=8)
 def _processors(dialect: Dialect) -> tuple[Any, Any, Any]:
     """(timestamp, date, JSON) bind processors: built once per engine's dialect, not per call."""

@@ -184,20 +184,22 @@ async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[li
         return done
 
     linking.link_new_case = counted
-    for i, line in enumerate(sample):
-        if i == warmup:
-            gc.freeze()
-            baseline = Baseline(float(np.median(warm)) * 1000)
-        obj = json.loads(line)
-        obj["registration_number"] = f"9{i:014d}"
-        rec = parse_case(obj, d, pepper=PEPPER)
-        t = time.perf_counter()
-        async with sessions.begin() as s:
-            await ingest(s, [rec])
-        (lat if baseline is not None else warm).append(time.perf_counter() - t)
-        if baseline is not None:
-            baseline.tick()
-    linking.link_new_case = link_new_case
+    try:
+        for i, line in enumerate(sample):
+            if i == warmup:
+                gc.freeze()
+                baseline = Baseline(float(np.median(warm)) * 1000)
+            obj = json.loads(line)
+            obj["registration_number"] = f"9{i:014d}"
+            rec = parse_case(obj, d, pepper=PEPPER)
+            t = time.perf_counter()
+            async with sessions.begin() as s:
+                await ingest(s, [rec])
+            (lat if baseline is not None else warm).append(time.perf_counter() - t)
+            if baseline is not None:
+                baseline.tick()
+    finally:
+        linking.link_new_case = link_new_case
     await checkpointer.stop()
     await engine.dispose()
     return lat, fast[-len(lat):] if lat else [], baseline

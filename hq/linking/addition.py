@@ -160,11 +160,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
         return set()
     absorbed = sorted(mecs.keys() - {mec_id})
     joined = {case_id} | loose
-    if kept is not None and not absorbed and not loose:  # one case joins one multi-episode case
-        await raw.execute(_JOIN_ONE, (now, own_hub, mec_id, case_id))
-        await raw.executemany(INSERT_DECISION, [
-            (mec_id, "engine_joined", None, raw.json({"case_ids": [case_id]}), now)])
-        return {mec_id}
+    only_joins = kept is not None and not absorbed and not loose  # one case joins one multi-episode case
     if absorbed:
         moved = await raw.fetch(
             f"UPDATE case_links SET mec_id = ? WHERE mec_id IN ({marks(len(absorbed))}) RETURNING case_id",
@@ -179,10 +175,14 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
         decisions.append((mec_id, "engine_created", None, raw.json({"episodes": total}), now))
     else:
         decisions.append((mec_id, "engine_joined", None, raw.json({"case_ids": sorted(joined)}), now))
-        await raw.execute("UPDATE multi_episode_cases SET needs_review = TRUE WHERE id = ?", (mec_id,))
+        if not only_joins:  # _JOIN_ONE sets it in the same statement as the totals
+            await raw.execute("UPDATE multi_episode_cases SET needs_review = TRUE WHERE id = ?", (mec_id,))
     await raw.executemany(DISSOLVE_MEC, [(MecStatus.DISSOLVED.value, mec_id, now, gone) for gone in absorbed])
     decisions += [(gone, "engine_dissolved", None, raw.json({"merged_into": mec_id}), now) for gone in absorbed]
     await raw.executemany(INSERT_DECISION, decisions)
-    await refresh_aggregates(raw, {mec_id})
+    if only_joins:
+        await raw.execute(_JOIN_ONE, (now, own_hub, mec_id, case_id))
+    else:
+        await refresh_aggregates(raw, {mec_id})
     return {mec_id, *absorbed}
 

@@ -436,8 +436,7 @@ async def test_identifiers_committed_while_the_writer_waits_are_still_found(pg_u
 async def test_a_case_write_stores_its_victim_and_mentions_as_given(sessions, with_victim: bool) -> None:
     """One write of new and edited cases keeps every victim field and every mention's
     role and note in its own column (PostgreSQL sends both tables in one statement)."""
-    from hq.models import Victim
-    from hq.models import Mention
+    from hq.models import Mention, Victim
 
     victim = {"name": "Айгүл С.", "phone": "+7 701 555 12 34", "iin": "850101400120"}
     a = case("W1", "KZ-61", ("card", CARDS[0]), ("phone", "+7 701 000 00 07", "victim"), **(
