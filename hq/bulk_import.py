@@ -6,8 +6,8 @@ primitives (`Raw.insert`: many-row INSERTs on SQLite, COPY on PostgreSQL) in one
 for cases that already exist through the ordinary incremental path, and finishes with one
 full relink (`hq.linking.bulk.full_relink`). Per-line errors are reported exactly as in
 the ordinary import. A kill before the commit leaves nothing; re-running finishes the job.
-A load into an empty database drops the plain indexes of the loaded tables and, on
-PostgreSQL, their foreign keys, and puts them back in the same transaction after the rows:
+A load into an empty database drops the plain indexes of the loaded tables, the
+identifiers' unique (kind, key) index and, on PostgreSQL, their foreign keys, and puts them back in the same transaction after the rows:
 one sorted build or one check each instead of work per row.
 """
 
@@ -169,8 +169,13 @@ def _rows(records: list[Compact], first_case: int, first_mention: int, first_vic
     return new_idents, cases, victims, mentions
 
 
-# Plain indexes on the bulk-loaded tables: dropped for a load into an empty database.
-SECONDARY_INDEXES = plain_indexes(Case.__table__, Mention.__table__)
+# Dropped for a load into an empty database and built once after the rows: the plain indexes
+# of the bulk-loaded tables, and the identifiers' unique (kind, key) index. The load gives
+# each key one id from its own in-memory index, and the rebuild checks that again: a
+# duplicate fails it, and the whole load with it. Measured at a million cases on SQLite,
+# the identifiers' inserts took 25.6 s with that index in place and 13.9 s without it.
+SECONDARY_INDEXES = {**plain_indexes(Case.__table__, Mention.__table__),
+                     **{str(ix.name): ix for ix in Identifier.__table__.indexes if ix.unique}}
 
 
 async def _bump_sequences(session: AsyncSession) -> None:
@@ -197,6 +202,11 @@ async def bulk_import(
     n_mentions = 0
     again: list[tuple[int, Compact]] = []
     pool = mp.get_context("fork").Pool(workers) if workers > 1 else None  # before any DB thread exists
+    # The load allocates tens of millions of row tuples and no reference cycles: the cyclic
+    # collector would only rescan the growing identifier index again and again. Off for the
+    # load, as in the workers.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         async with sessions.begin() as s:
             await lock_writes(s)
@@ -246,6 +256,8 @@ async def bulk_import(
             t2 = clock()
             await full_relink(s, hub_threshold, evidence)
     finally:
+        if collecting:
+            gc.enable()
         if pool is not None:
             pool.close()
             pool.join()

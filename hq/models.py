@@ -217,7 +217,9 @@ class Identifier(Base):
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
     excluded_reason: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("kind", "key", name="uq_identifiers_kind_key"),)
+    # A unique index, not a table constraint: the bulk path drops and rebuilds it for a load
+    # into an empty database (SQLite cannot drop a constraint's index; migration 0007).
+    __table_args__ = (Index("uq_identifiers_kind_key", "kind", "key", unique=True),)
 
 
 class Mention(Base):

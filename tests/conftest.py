@@ -62,6 +62,17 @@ def need_redis() -> str:
     pytest.skip(msg)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database (no migrations run), on each backend: for migration tests."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'blank.db'}"
+    base = need_postgres()
+    name = f"hq_blank_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_exec(base, f'CREATE DATABASE "{name}"'))
+    return _pg_admin_url(base, name)
+
+
 def _upgrade(url: str) -> None:
     from alembic import command
 

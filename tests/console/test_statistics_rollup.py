@@ -15,7 +15,6 @@ import dataclasses
 import datetime as dt
 import json
 import random
-import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from hq.console.stats import GroupBy, StatRow, direct_statistics, split_period, 
 from hq.db import alembic_config, make_engine, make_sessionmaker
 from hq.ingest import ingest
 from hq.models import Case, CaseStatus, Scheme
-from tests.conftest import PEPPER, _load_directory, _pg_admin_url, _pg_exec, need_postgres
+from tests.conftest import PEPPER, _load_directory
 
 REGIONS = ["KZ-61", "KZ-23", "KZ-71", "KZ-75"]
 SCHEMES: list[str | None] = [None, *(s.value for s in Scheme)]
@@ -230,17 +229,6 @@ async def test_bulk_import_rebuilds_the_rollup(db_url: str, tmp_path: Path) -> N
             assert (await s.execute(text("SELECT SUM(cases) FROM case_stats WHERE dimension = :d"),
                                     {"d": dimension})).scalar() == 450
     await engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database (no migrations run), on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'blank.db'}"
-    base = need_postgres()
-    name = f"hq_blank_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_exec(base, f'CREATE DATABASE "{name}"'))
-    return _pg_admin_url(base, name)
 
 
 async def _insert_cases_as_0005_did(url: str, n: int) -> None:
