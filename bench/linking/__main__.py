@@ -3,7 +3,9 @@
     python -m bench.linking [--cases 1000000] [--backends sqlite,postgres]
 
 Steps, each timed: validate+normalise (parse_case, 2 worker processes), persist (DBAPI
-bulk inserts / COPY), link (hq.linking.bulk.full_relink), and the component step alone
+bulk inserts / COPY), indexes+rollup (the statistics rollup and the indexes the load dropped,
+built after the rows), link (hq.linking.bulk.full_relink, then the commit and the planner's
+statistics), and the component step alone
 (hq.linking.bulk.compute). Then incremental linking of single new cases (p50/p99), set up as
 the server runs (background WAL checkpoints, frozen start-up objects), after 20 warm-up cases.
 Baselines from the same run: scipy's connected_components on the same edges (for the
@@ -93,8 +95,10 @@ STORED_TABLES = ("identifiers", "cases", "victims", "mentions")  # what the bulk
 
 def store_floor(db_file: str) -> tuple[float, float]:
     """SQLite's own time to store the rows the persist step stored: the same four tables,
-    copied with one INSERT … SELECT each into a fresh database of the same schema, settings
-    and checks (unique keys, foreign keys), so no Python touches a row. Returns (inserts,
+    copied with one INSERT … SELECT each into a fresh database of the same tables, settings
+    and checks that a load keeps in place (primary keys, the unique keys in the tables'
+    definitions, foreign keys), so no Python touches a row. Indexes, which a load into an
+    empty database drops and builds afterwards, are not built here either. Returns (inserts,
     commit) in seconds: the floor that the persist step's figure compares with."""
     import sqlite3
 
@@ -107,7 +111,7 @@ def store_floor(db_file: str) -> tuple[float, float]:
         conn.execute("ATTACH DATABASE ? AS src", (db_file,))
         for (ddl,) in conn.execute("SELECT sql FROM src.sqlite_master WHERE type = 'table' AND sql IS NOT NULL "
                                    "AND name NOT LIKE 'sqlite_%' ORDER BY rowid").fetchall():
-            conn.execute(ddl)  # tables with their unique keys; plain indexes are built after a load
+            conn.execute(ddl)  # tables with their unique keys; indexes are built after a load
         conn.execute("INSERT INTO main.regions SELECT * FROM src.regions")
         conn.execute("INSERT INTO main.units SELECT * FROM src.units")
         conn.execute("BEGIN")
@@ -279,7 +283,9 @@ def measure(backend: str, url: str, path: Path, n: int, lines_tail: list[str], a
     lat_ms = np.array(lat) * 1000
     print(f"\n[{backend}] {n:,} cases, {nm:,} mentions ({edges:,} linking edges) -> {n_mecs:,} multi-episode cases")
     print(f"  validate+normalise {timings['validate_normalise']:6.1f} s   persist {timings['persist']:6.1f} s   "
-          f"link {timings['link']:6.1f} s")
+          f"indexes+rollup {timings['indexes_rollup']:5.1f} s   link {timings['link']:6.1f} s")
+    print(f"    link = relink {timings['relink']:.1f} s + commit {timings['commit']:.1f} s "
+          f"+ planner statistics {timings['planner_statistics']:.1f} s")
     print(f"  end to end {total:6.1f} s = {n / total:,.0f} cases/s, {nm / total:,.0f} mentions/s")
     print(f"  CPU of HQ's processes (a database server's own is not counted): this process {cpu_main:.1f} s, "
           f"workers {cpu_workers:.1f} s; {(cpu_main + cpu_workers) / total:.2f} of {os.cpu_count()} cores on average")
