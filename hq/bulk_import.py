@@ -258,9 +258,10 @@ async def bulk_import(
                 for table, rows in (("cases", cases), ("mentions", mentions), ("victims", victims),
                                     ("identifiers", new_idents)):
                     ids[table] += len(rows)
-                # One row per statement for identifiers: measured, a VALUES list makes this table's
-                # inserts slower (the other tables gain).
-                await raw.insert("identifiers", IDENT_COLS, new_idents, rows_per_statement=1)
+                # Identifiers: a VALUES list only while their (kind, key) index is dropped. With
+                # it in place, one row per statement is faster (589,420 rows: 3.2 s against 4.3 s;
+                # without it, 0.6 s against 0.8 s; measured on their own).
+                await raw.insert("identifiers", IDENT_COLS, new_idents, rows_per_statement=None if rebuilt else 1)
                 await raw.insert("cases", CASE_COLS, cases)
                 await raw.insert("victims", VICTIM_COLS, victims)
                 await raw.insert("mentions", MENTION_COLS, mentions)
