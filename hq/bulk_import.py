@@ -7,8 +7,9 @@ for cases that already exist through the ordinary incremental path, and finishes
 full relink (`hq.linking.bulk.full_relink`). Per-line errors are reported exactly as in
 the ordinary import. A kill before the commit leaves nothing; re-running finishes the job.
 A load into an empty database drops the plain indexes of the loaded tables, the
-identifiers' unique (kind, key) index and, on PostgreSQL, their foreign keys, and puts them back in the same transaction after the rows:
-one sorted build or one check each instead of work per row.
+identifiers' unique (kind, key) index and, on PostgreSQL, their foreign keys, and puts
+them back in the same transaction after the rows: one sorted build or one check each
+instead of work per row.
 """
 
 from __future__ import annotations
@@ -190,11 +191,12 @@ BUILD_CACHE = -2_000
 
 async def _build_indexes(raw: Raw, statements: list[str]) -> None:
     """Run the statements that put back what the load dropped (indexes, foreign keys)."""
-    if not raw.postgres and statements:
+    sized = not raw.postgres and bool(statements)
+    if sized:
         await raw.execute(f"PRAGMA cache_size = {BUILD_CACHE}")
     for statement in statements:
         await raw.execute(statement)
-    if not raw.postgres and statements:
+    if sized:
         await raw.execute(f"PRAGMA cache_size = {LOAD_CACHE}")
 
 
@@ -219,7 +221,6 @@ async def bulk_import(
     t0 = clock()
     report = ImportReport()
     writing = 0.0
-    building = 0.0
     n_mentions = 0
     again: list[tuple[int, Compact]] = []
     pool = mp.get_context("fork").Pool(workers) if workers > 1 else None  # before any DB thread exists

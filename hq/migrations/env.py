@@ -28,7 +28,7 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
@@ -45,10 +45,7 @@ async def _run_async() -> None:
     async with engine.connect() as conn:
         await conn.run_sync(_run)
         await conn.commit()
-        if conn.dialect.name == "sqlite":
-            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")  # as every other connection has it
-            await conn.commit()
-    await engine.dispose()
+    await engine.dispose()  # closes the connection that ran with foreign keys off
 
 
 connection = context.config.attributes.get("connection")
