@@ -30,7 +30,10 @@ def label_components(n_cases: int, case_idx: np.ndarray, node_idx: np.ndarray, n
 
 def compute(case_ids: np.ndarray, m_case: np.ndarray, m_node: np.ndarray, m_ident: np.ndarray,
             m_is_phone: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[int, bool]]]:
-    """Pure computation: (core group label, mec label) per case index, and phone stats.
+    """Pure computation: (core group label, mec label) per case index, and phone stats: for
+    each phone that groups of two or more cases use, (how many such groups, hub). A phone
+    that no such group uses has no row (readers take a missing row as 0 groups, no hub): at a
+    million cases that leaves out 588,076 of 932,903 phones.
 
     m_case: case index per mention; m_node: dense node index per (identifier, split tag);
     m_ident: identifier id per mention; m_is_phone: bool per mention.
@@ -48,12 +51,9 @@ def compute(case_ids: np.ndarray, m_case: np.ndarray, m_node: np.ndarray, m_iden
         # Distinct (phone, group) pairs as one int64 key each: a 1-D unique, not a row-wise one.
         pairs = np.unique(m_ident[ph] * n + groups[m_case[ph]])
         pair_ident, pair_group = pairs // n, pairs % n
-        idents = np.unique(pair_ident)
         real = sizes[pair_group] >= 2
         counted_ids, counted = np.unique(pair_ident[real], return_counts=True)
-        counts = np.zeros(len(idents), dtype=np.int64)
-        counts[np.searchsorted(idents, counted_ids)] = counted
-        stats = dict(zip(idents.tolist(), zip(counts.tolist(), (counts > threshold).tolist())))
+        stats = dict(zip(counted_ids.tolist(), zip(counted.tolist(), (counted > threshold).tolist())))
         hubs = counted_ids[counted > threshold]
         if len(hubs):
             hub_mask = ph & np.isin(m_ident, hubs)
@@ -100,38 +100,75 @@ def _node_index(m_ident: np.ndarray, m_tag: np.ndarray) -> np.ndarray:
     return np.asarray(node, dtype=np.int64).reshape(-1)
 
 
-async def full_relink(session: AsyncSession, hub_threshold: int, evidence: Evidence | None = None) -> set[int]:
+@dataclass(slots=True)
+class Linked:
+    """Every case linked in memory, before anything is written.
+
+    `mec_numbers` is set for the first linking of a database (`first=True`): per case, the
+    number (1, 2, …, in the order of the components' smallest case ids) of its multi-episode
+    case, None for a case alone, so that the writes only add the next free id to it.
+    """
+
+    case_ids: np.ndarray  # every case id, ascending
+    group_ids: np.ndarray  # per case: its core group (the smallest case id in it)
+    mec_labels: np.ndarray  # per case: the smallest case id of its multi-episode component
+    stats: list[tuple[int, int, bool]]  # identifier_stats rows: phone, groups using it, hub
+    mec_numbers: list[int | None] | None = None
+    n_mecs: int = 0
+
+
+def link_all(case_ids: np.ndarray, m_case: np.ndarray, m_ident: np.ndarray, m_tag: np.ndarray,
+             m_is_phone: np.ndarray, threshold: int, *, first: bool = False) -> Linked:
+    """Link every case from its linking mentions (m_case: case index per mention). Pure numpy
+    and Python, no database: the bulk load runs it in a thread while SQLite builds indexes."""
+    m_node = _node_index(m_ident, m_tag)
+    groups, mecs, stats = compute(case_ids, m_case, m_node, m_ident, m_is_phone, threshold)
+    linked = Linked(case_ids, case_ids[groups], case_ids[mecs], [(i, c, h) for i, (c, h) in stats.items()])
+    if first:
+        at = np.searchsorted(case_ids, linked.mec_labels)
+        multi = np.bincount(at, minlength=len(case_ids))[at] >= 2
+        roots = np.unique(linked.mec_labels[multi])  # one multi-episode case per component, in case-id order
+        number = np.searchsorted(roots, linked.mec_labels) + 1
+        linked.mec_numbers = [n if ok else None for n, ok in zip(number.tolist(), multi.tolist())]
+        linked.n_mecs = len(roots)
+    return linked
+
+
+def link_evidence(evidence: Evidence, threshold: int) -> Linked:
+    """`link_all` over the linking mentions a load into an empty database gathered: the
+    first linking of that database (no split cuts, nothing excluded, no links yet)."""
+    case_ids = np.frombuffer(evidence.case_ids, dtype=np.int64)
+    m_case = np.searchsorted(case_ids, np.frombuffer(evidence.case, dtype=np.int64))
+    m_ident = np.frombuffer(evidence.ident, dtype=np.int64)
+    m_is_phone = np.frombuffer(evidence.phone, dtype=np.int8).astype(bool)
+    return link_all(case_ids, m_case, m_ident, np.zeros(len(m_ident), dtype=np.int64), m_is_phone, threshold,
+                    first=True)
+
+
+async def full_relink(session: AsyncSession, hub_threshold: int, linked: Linked | None = None) -> set[int]:
     """Relink every case; return the ids of multi-episode cases that changed.
 
-    `evidence`, from a bulk load into an empty database, replaces reading the mentions back.
+    `linked`, from `link_evidence` over a bulk load into an empty database, replaces reading
+    the mentions back and linking them here.
     """
     await lock_writes(session)
     raw = await Raw.of(session, direct=False)  # plain tuples straight from the driver: millions of rows, no row objects
-    if evidence is None:
+    old = _ints(await raw.fetch("SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
+    if linked is None:
         case_ids = _ints(await raw.fetch("SELECT id FROM cases ORDER BY id"), 1)[:, 0]
         m = _ints(await raw.fetch(MENTIONS_SQL), 4)
-        m_case = np.searchsorted(case_ids, m[:, 0])
-        m_ident, m_tag, m_is_phone = m[:, 1], m[:, 2], m[:, 3].astype(bool)
-    else:
-        case_ids = np.frombuffer(evidence.case_ids, dtype=np.int64)
-        m_case = np.searchsorted(case_ids, np.frombuffer(evidence.case, dtype=np.int64))
-        m_ident = np.frombuffer(evidence.ident, dtype=np.int64)
-        m_tag = np.zeros(len(m_ident), dtype=np.int64)
-        m_is_phone = np.frombuffer(evidence.phone, dtype=np.int8).astype(bool)
-    m_node = _node_index(m_ident, m_tag)
-    groups, mecs, stats = compute(case_ids, m_case, m_node, m_ident, m_is_phone, hub_threshold)
-    group_ids = case_ids[groups]
+        linked = link_all(case_ids, np.searchsorted(case_ids, m[:, 0]), m[:, 1], m[:, 2], m[:, 3].astype(bool),
+                          hub_threshold, first=len(old) == 0)
+    case_ids, group_ids = linked.case_ids, linked.group_ids
 
-    old = _ints(await raw.fetch("SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
     # The first linking of a database (after a bulk load) writes both link tables whole: on
     # PostgreSQL their foreign keys are checked once afterwards instead of by a trigger per row.
     restore = await drop_foreign_keys(raw, ("identifier_stats", "case_links")) if len(old) == 0 else []
     await raw.execute("DELETE FROM identifier_stats")
-    await raw.insert("identifier_stats", ("identifier_id", "group_count", "hub"),
-                     [(i, c, h) for i, (c, h) in stats.items()])
+    await raw.insert("identifier_stats", ("identifier_id", "group_count", "hub"), linked.stats)
 
     if len(old) == 0:
-        return await _fresh_links(raw, case_ids, group_ids, case_ids[mecs], restore)
+        return await _fresh_links(raw, linked, restore)
     old_by_case = {int(c): (int(g), int(mm) or None) for c, g, mm in old.tolist()}
     new_links = []
     group_moves = []
@@ -143,23 +180,21 @@ async def full_relink(session: AsyncSession, hub_threshold: int, evidence: Evide
             group_moves.append((gid, cid))
     await raw.executemany("INSERT INTO case_links (case_id, group_id) VALUES (?, ?)", new_links)
     await raw.executemany("UPDATE case_links SET group_id = ? WHERE case_id = ?", group_moves)
-    labels = dict(zip(case_ids.tolist(), case_ids[mecs].tolist()))
+    labels = dict(zip(case_ids.tolist(), linked.mec_labels.tolist()))
     old_links = {c: old_by_case.get(c, (0, None)) for c in labels}
     return await assign_mecs(session, labels, old_links)
 
 
-async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, labels: np.ndarray,
-                       restore: list[str]) -> set[int]:
+async def _fresh_links(raw: Raw, linked: Linked, restore: list[str]) -> set[int]:
     """First linking of a database: write every case's link once, with its final ids.
     `restore`: the statements that add back the foreign keys dropped for the writes."""
-    sizes = np.bincount(np.searchsorted(case_ids, labels), minlength=len(case_ids))
-    multi = sizes[np.searchsorted(case_ids, labels)] >= 2
-    roots = np.unique(labels[multi])  # one multi-episode case per component, in case-id order
-    mec_of_root = dict(zip(roots.tolist(), await next_mec_ids(raw, len(roots))))
-    mec_ids = [mec_of_root[r] if ok else None for r, ok in zip(labels.tolist(), multi.tolist())]
+    assert linked.mec_numbers is not None, "link_all(..., first=True) numbers the multi-episode cases"
+    mec_ids = await next_mec_ids(raw, linked.n_mecs)
+    top = mec_ids[0] - 1 if mec_ids else 0
+    numbers = linked.mec_numbers if top == 0 else [None if n is None else n + top for n in linked.mec_numbers]
     rebuild = await drop_indexes(raw, plain_indexes(CaseLink.__table__).values())
     await raw.insert("case_links", ("case_id", "group_id", "mec_id"),
-                     list(zip(case_ids.tolist(), group_ids.tolist(), mec_ids)))
+                     list(zip(linked.case_ids.tolist(), linked.group_ids.tolist(), numbers)))
     for statement in [*rebuild, *restore]:
         await raw.execute(statement)
     if raw.postgres:
@@ -168,9 +203,8 @@ async def _fresh_links(raw: Raw, case_ids: np.ndarray, group_ids: np.ndarray, la
         # (200,000 cases: 10 s instead of a fraction of one). ANALYZE counts our own rows.
         await raw.execute("ANALYZE cases, victims, mentions, case_links, identifier_stats")
     now = raw.timestamp(utcnow())
-    await raw.executemany(INSERT_MEC, [(mid, MecStatus.OPEN.value, 0, now, now) for mid in mec_of_root.values()])
+    await raw.executemany(INSERT_MEC, [(mid, MecStatus.OPEN.value, 0, now, now) for mid in mec_ids])
     empty = raw.json({})
-    await raw.executemany(INSERT_DECISION, [(mid, "engine_created", "bulk linking", empty, now)
-                                            for mid in mec_of_root.values()])
-    await refresh_aggregates(raw, mec_of_root.values(), all_linked=True)
-    return set(mec_of_root.values())
+    await raw.executemany(INSERT_DECISION, [(mid, "engine_created", "bulk linking", empty, now) for mid in mec_ids])
+    await refresh_aggregates(raw, mec_ids, all_linked=True)
+    return set(mec_ids)

@@ -161,3 +161,48 @@ async def _foreign_keys_in(s) -> set[tuple[str, ...]]:
     rows = await s.execute(text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
                                 "FROM pg_constraint WHERE contype = 'f'"))
     return {tuple(r) for r in rows}
+
+
+async def test_first_linking_numbers_new_multi_episode_cases_after_existing_ones(db_url: str, tmp_path: Path) -> None:
+    """The first linking of a database numbers its multi-episode cases from the next free id,
+    whatever `multi_episode_cases` already holds, and their totals are those of their cases."""
+    from sqlalchemy import text
+
+    lines = [json.dumps(o) for o in generate()]
+    export = tmp_path / "demo.jsonl"
+    export.write_text("\n".join(lines) + "\n")
+    alone = await _loaded(db_url, export, before=None)
+
+    import asyncio
+
+    from tests.conftest import _pg_db, _sqlite_db
+
+    (tmp_path / "other").mkdir()
+    other_url = await asyncio.to_thread(_pg_db) if db_url.startswith("postgresql") else _sqlite_db(tmp_path / "other")
+    shifted = await _loaded(other_url, export, before=text(
+        "INSERT INTO multi_episode_cases (id, status, needs_review, size, region_count, victims, damage_kzt, "
+        "recovered_kzt, has_hub, created_at, updated_at) VALUES (40, 'dissolved', FALSE, 0, 0, 0, 0, 0, FALSE, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+    assert shifted["partition"] == alone["partition"]
+    assert min(shifted["totals"]) == 41 and min(alone["totals"]) == 1
+    assert sorted(shifted["totals"].values()) == sorted(alone["totals"].values())
+    assert {mec - 40: t for mec, t in shifted["totals"].items() if mec > 40} == alone["totals"]
+
+
+async def _loaded(url: str, export: Path, before) -> dict:
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    if before is not None:
+        async with sessions.begin() as s:
+            await s.execute(before)
+    report = await bulk_import(engine, sessions, [export], PEPPER.encode(), hub_threshold=3, workers=1)
+    assert report.inserted > 0 and not report.errors
+    async with sessions() as s:
+        totals = {int(r[0]): tuple(r[1:]) for r in await s.execute(text(
+            "SELECT id, size, region_count, victims, damage_kzt, recovered_kzt, has_hub FROM multi_episode_cases "
+            "WHERE size > 0"))}
+    out = {"partition": await partition(sessions), "totals": totals}
+    await engine.dispose()
+    return out
