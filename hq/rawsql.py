@@ -178,19 +178,33 @@ class Raw:
         if self.postgres:
             await self.driver.copy_records_to_table(table, records=rows, columns=list(cols))
             return
+        await self.insert_flat(table, cols, list(chain.from_iterable(rows)), rows_per_statement=rows_per_statement)
+
+    async def insert_flat(self, table: str, cols: Sequence[str], values: list[Any], *,
+                          rows_per_statement: int | None = None) -> None:
+        """`insert` for rows given as one flat list, row after row (`len(cols)` values each).
+
+        The bulk load builds its rows this way: a statement's parameters are then one slice of
+        the list, not a tuple per row chained together (and freed) again."""
         width = len(cols)
+        if len(values) % width:
+            raise ValueError(f"{len(values)} values are not whole rows of {width} columns")
+        if not values:
+            return
+        if self.postgres:
+            await self.driver.copy_records_to_table(table, records=zip(*[iter(values)] * width), columns=list(cols))
+            return
         per = rows_per_statement or max(1, _SQLITE_VARIABLES // width)  # within SQLite's bind limit
         head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
         one = f"({marks(width)})"
-        whole = len(rows) // per * per
-        if per == 1:
-            await self.executemany(head + one, rows)
-            return
-        if whole:
-            await self.executemany(head + ", ".join([one] * per),
-                                   [tuple(chain.from_iterable(rows[i:i + per])) for i in range(0, whole, per)])
-        if whole < len(rows):
-            await self.executemany(head + one, rows[whole:])
+        step = per * width
+        whole = len(values) // step * step
+        if per > 1 and whole:
+            await self.executemany(head + ", ".join([one] * per), [values[i:i + step] for i in range(0, whole, step)])
+        else:
+            whole = 0
+        if whole < len(values):
+            await self.executemany(head + one, [values[i:i + width] for i in range(whole, len(values), width)])
 
     def timestamp(self, value: Any) -> Any:
         """A timezone-aware datetime as the DateTime column stores it on this dialect."""

@@ -360,10 +360,14 @@ async def test_a_writer_waiting_for_the_lock_does_not_stall_the_holder_on_sqlite
 
 @pytest.mark.parametrize("count", [1, 198, 199, 200, 401])
 @pytest.mark.parametrize("per", [None, 1])
-async def test_insert_stores_every_row_as_given(db_url, count: int, per: int | None) -> None:
+@pytest.mark.parametrize("flat", [False, True])
+async def test_insert_stores_every_row_as_given(db_url, count: int, per: int | None, flat: bool) -> None:
     """`Raw.insert` splits rows into statements of many rows (199 of identifier_stats' three
     columns fit SQLite's bind limit of 999) and a tail: every row lands once, unchanged,
-    whatever the count, and nothing lands if a row breaks a constraint."""
+    whatever the count, and nothing lands if a row breaks a constraint. `Raw.insert_flat`
+    does the same with the rows given as one flat list of values."""
+    from itertools import chain
+
     from sqlalchemy import insert as sa_insert
 
     from hq.db import make_engine, make_sessionmaker
@@ -378,19 +382,43 @@ async def test_insert_stores_every_row_as_given(db_url, count: int, per: int | N
             await s.execute(sa_insert(Identifier), [
                 {"id": i, "kind": "phone", "key": f"+7701{i:07d}", "display": "x", "strength": "phone"}
                 for i in range(1, count + 2)])
-            await (await Raw.of(s)).insert("identifier_stats", ("identifier_id", "group_count", "hub"), rows,
-                                           rows_per_statement=per)
+            raw = await Raw.of(s)
+            if flat:
+                await raw.insert_flat("identifier_stats", ("identifier_id", "group_count", "hub"),
+                                      list(chain.from_iterable(rows)), rows_per_statement=per)
+            else:
+                await raw.insert("identifier_stats", ("identifier_id", "group_count", "hub"), rows,
+                                 rows_per_statement=per)
         async with sessions() as s:
             got = (await s.execute(select(IdentifierStat.identifier_id, IdentifierStat.group_count, IdentifierStat.hub)
                                    .order_by(IdentifierStat.identifier_id))).all()
         assert [tuple(r) for r in got] == rows
         with pytest.raises(Exception):  # a duplicate key in the last statement: the whole call fails
             async with sessions.begin() as s:
-                await (await Raw.of(s)).insert("identifier_stats", ("identifier_id", "group_count", "hub"),
-                                               [(count + 1, 0, False)] + rows[-1:], rows_per_statement=per)
+                bad = [(count + 1, 0, False)] + rows[-1:]
+                if flat:
+                    await (await Raw.of(s)).insert_flat("identifier_stats", ("identifier_id", "group_count", "hub"),
+                                                        list(chain.from_iterable(bad)), rows_per_statement=per)
+                else:
+                    await (await Raw.of(s)).insert("identifier_stats", ("identifier_id", "group_count", "hub"),
+                                                   bad, rows_per_statement=per)
         async with sessions() as s:
             assert (await s.execute(select(IdentifierStat.identifier_id).where(
                 IdentifierStat.identifier_id == count + 1))).first() is None
+    finally:
+        await engine.dispose()
+
+
+async def test_insert_flat_refuses_values_that_are_not_whole_rows(sqlite_url) -> None:
+    from hq.db import make_engine, make_sessionmaker
+    from hq.rawsql import Raw
+
+    engine = make_engine(sqlite_url)
+    try:
+        async with make_sessionmaker(engine)() as s:
+            with pytest.raises(ValueError, match="7 values are not whole rows of 3 columns"):
+                await (await Raw.of(s)).insert_flat("identifier_stats", ("identifier_id", "group_count", "hub"),
+                                                    [1, 0, False, 2, 0, False, 3])
     finally:
         await engine.dispose()
 
