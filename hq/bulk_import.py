@@ -55,10 +55,19 @@ MENTION_COLS = ["id", "case_id", "identifier_id", "role", "note"]
 
 @dataclass(frozen=True, slots=True)
 class _Job:
+    """A chunk of lines for a worker, as one text: one string to pickle and send instead of
+    thousands (each line ends with "\n", as text-mode reading gives it, but perhaps the last)."""
+
     source: str
     first_line: int
-    lines: list[str]
+    text: str
     pepper: bytes
+
+    def lines(self) -> list[str]:
+        lines = self.text.split("\n")
+        if lines[-1] == "":
+            lines.pop()  # what follows the last "\n" is not a line
+        return lines
 
 
 def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
@@ -74,7 +83,7 @@ def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for offset, line in enumerate(job.lines):
+        for offset, line in enumerate(job.lines()):
             number = job.first_line + offset
             if not line or line.isspace():  # blank (what `not line.strip()` says, without a copy)
                 continue
@@ -105,7 +114,7 @@ def _jobs(paths: list[Path], pepper: bytes) -> Iterator[_Job]:
                 lines = list(itertools.islice(fh, CHUNK_LINES))
                 if not lines:
                     break
-                yield _Job(str(path), number, lines, pepper)
+                yield _Job(str(path), number, "".join(lines), pepper)
                 number += len(lines)
 
 

@@ -206,3 +206,34 @@ async def _loaded(url: str, export: Path, before) -> dict:
     out = {"partition": await partition(sessions), "totals": totals}
     await engine.dispose()
     return out
+
+
+@pytest.mark.parametrize("chunk", [2, 3, 5000])
+async def test_bulk_numbers_lines_as_the_ordinary_import_does(sqlite_url: str, tmp_path: Path, monkeypatch,
+                                                              chunk: int) -> None:
+    """Blank and whitespace lines, CRLF endings and a last line without a newline, across
+    chunk boundaries: the bulk path reports the same lines as the ordinary import."""
+    import shutil
+
+    import hq.bulk_import
+    from hq.importer import import_files
+    from tests.helpers import case
+
+    good = [json.dumps(case(f"40000000000000{i}", "KZ-71", ("phone", f"+7 701 123 45 6{i}"))) for i in range(4)]
+    text = "\r\n".join([good[0], "", "   ", good[1], "{broken", good[2], '{"region": "KZ-71"}', good[3]])
+    export = tmp_path / "messy.jsonl"
+    export.write_bytes(text.encode())  # no newline at the end
+    other = tmp_path / "ordinary.db"
+    shutil.copy(sqlite_url.split("///", 1)[1], other)
+
+    monkeypatch.setattr(hq.bulk_import, "CHUNK_LINES", chunk)
+    engine = make_engine(sqlite_url)
+    bulk = await bulk_import(engine, make_sessionmaker(engine), [export], PEPPER.encode(), hub_threshold=3,
+                             workers=2)
+    await engine.dispose()
+    engine = make_engine(f"sqlite+aiosqlite:///{other}")
+    ordinary = await import_files(make_sessionmaker(engine), [export], load_directory(), PEPPER.encode())
+    await engine.dispose()
+    assert bulk.inserted == ordinary.inserted == 4
+    assert [(e.line, e.field, e.reason) for e in bulk.errors] == [(e.line, e.field, e.reason) for e in ordinary.errors]
+    assert [(e.line, e.field) for e in bulk.errors] == [(5, "(line)"), (7, "registration_number")]
