@@ -19,6 +19,7 @@ import datetime as dt
 import gc
 import itertools
 import json
+import logging
 import sqlite3
 import time
 from collections import deque
@@ -42,6 +43,8 @@ from hq.linking.rules import LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
 from hq.db import dialect_name
 from hq.models import Case, Identifier, Mention, utcnow
 from hq.rawsql import Raw, drop_foreign_keys, drop_indexes, plain_indexes
+
+log = logging.getLogger(__name__)
 
 CHUNK_LINES = 5000
 
@@ -255,12 +258,23 @@ async def _rollback_journal(session: AsyncSession) -> bool:
     return True
 
 
-async def _back_to_wal(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """WAL again after the load, as `hq.db.make_engine` sets for every connection."""
+async def _back_to_wal(sessions: async_sessionmaker[AsyncSession], tries: int = 300) -> None:
+    """WAL again after the load, as `hq.db.make_engine` sets for every connection. Another
+    process that connected meanwhile may be reading for a moment (SQLite refuses the switch
+    at once then): try again for up to half a minute, as a busy timeout would."""
     async with sessions() as s:
         raw = await Raw.of(s, direct=False)
         await raw.execute("PRAGMA synchronous = NORMAL")
-        await raw.fetch("PRAGMA journal_mode = WAL")
+        for _ in range(tries):
+            try:
+                await raw.fetch("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError:
+                await asyncio.sleep(0.1)
+    # The load is committed either way; the next connection that can switches the file to WAL
+    # (`hq.db.make_engine` asks on every connect).
+    log.warning("the database stays on a rollback journal after the bulk load: another connection "
+                "kept it busy; the next connection switches it back to WAL")
 
 
 async def _bump_sequences(session: AsyncSession) -> None:

@@ -42,7 +42,15 @@ def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            try:
+                cur.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as exc:
+                # "database is locked": a bulk load into the empty database holds it on a
+                # rollback journal (hq.bulk_import). This connection's statements wait for it
+                # like for any writer (busy timeout), and SQLite opens the file in WAL mode
+                # again by itself once the load has put WAL back.
+                if "locked" not in str(exc):
+                    raise
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")

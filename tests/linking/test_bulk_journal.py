@@ -18,6 +18,8 @@ from pathlib import Path
 
 from bench.datagen import write_jsonl
 from hq.bulk_import import _rollback_journal, bulk_import
+from sqlalchemy import text
+
 from hq.db import make_engine, make_sessionmaker
 from tests.conftest import PEPPER
 from tests.foundation.test_cli import HQ, _state, run
@@ -121,3 +123,52 @@ def test_kill_during_a_bulk_load_on_the_rollback_journal_leaves_nothing(sqlite_u
     assert run(["import", "--bulk", "--no-progress", str(export)], sqlite_url).returncode == 0
     assert asyncio.run(_state(sqlite_url)) == asyncio.run(_state(clean_url))
     assert _mode(db) == "wal"
+
+
+def test_a_process_that_connects_during_the_load_reads_committed_states_only(sqlite_url: str,
+                                                                            tmp_path: Path) -> None:
+    """Another process (a server started early, say) connects while the load holds the file on
+    its rollback journal: it reads the database as it was before the load or, once the load
+    has committed, all of it (waiting meanwhile like for any writer), never part of it. The
+    load finishes normally, and that process's connection is in WAL mode afterwards."""
+    export = tmp_path / "national.jsonl"
+    write_jsonl(export, 20_000)
+    db = _file(sqlite_url)
+    journal = db.with_name(db.name + "-journal")
+    proc = subprocess.Popen(HQ + ["import", "--bulk", "--no-progress", str(export)],
+                            env={**os.environ, "HQ_DATABASE_URL": sqlite_url, "HQ_TOKEN_PEPPER": PEPPER},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    async def reader() -> tuple[list[int], int, str]:
+        engine = make_engine(sqlite_url)
+        sessions = make_sessionmaker(engine)
+
+        async def count() -> int:
+            async with sessions() as s:
+                return int((await s.execute(text("SELECT COUNT(*) FROM cases"))).scalar_one())
+
+        try:
+            seen = []
+            while proc.poll() is None:
+                seen.append(await count())
+                await asyncio.sleep(0.05)
+            async with sessions() as s:
+                mode = str((await s.execute(text("PRAGMA journal_mode"))).scalar_one())
+            return seen, await count(), mode
+        finally:
+            await engine.dispose()
+
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not journal.exists() and proc.poll() is None:
+            time.sleep(0.01)
+        assert journal.exists() and proc.poll() is None, "the load did not run on a rollback journal"
+        seen, after, mode = asyncio.run(reader())
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "imported 20000" in out
+    assert seen and set(seen) <= {0, 20_000}
+    assert after == 20_000 and mode == "wal" and _mode(db) == "wal"
