@@ -4,7 +4,8 @@
 
 Steps, each timed: validate+normalise (parse_case, 2 worker processes), persist (DBAPI
 bulk inserts / COPY), indexes+rollup (the statistics rollup and the indexes the load dropped,
-built after the rows), link (hq.linking.bulk.full_relink, then the commit and the planner's
+built after the rows; on a load into an empty database the cases are linked in memory in a
+thread meanwhile), link (hq.linking.bulk.full_relink, then the commit and the planner's
 statistics), and the component step alone
 (hq.linking.bulk.compute). Then incremental linking of single new cases (p50/p99), set up as
 the server runs (background WAL checkpoints, frozen start-up objects), after 20 warm-up cases.
