@@ -9,7 +9,9 @@ the ordinary import. A kill before the commit leaves nothing; re-running finishe
 A load into an empty database drops the plain indexes of the loaded tables, the
 identifiers' unique (kind, key) index and, on PostgreSQL, their foreign keys, and puts
 them back in the same transaction after the rows: one sorted build or one check each
-instead of work per row.
+instead of work per row, while a thread links the cases in memory. On SQLite such a load also
+runs on a rollback journal instead of WAL when it has the database to itself
+(`_rollback_journal`).
 """
 
 from __future__ import annotations
