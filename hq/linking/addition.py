@@ -85,6 +85,7 @@ _JOIN_ONE = (
     "WHERE m.id = ? AND c.id = ? AND multi_episode_cases.id = m.id"
 )
 
+NO_STAT = (0, False)  # what a phone without an identifier_stats row counts as: no group, no hub
 UPSERT_PHONE_STAT = (  # also what incremental.refresh_hubs writes
     "INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?) "
     "ON CONFLICT (identifier_id) DO UPDATE SET group_count = excluded.group_count, hub = excluded.hub"
@@ -155,7 +156,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
         await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id IN ({marks(len(merged))})",
                           (group_id, *merged))
     await raw.executemany(UPSERT_PHONE_STAT, [(p, n, hub) for p, (n, hub) in sorted(fresh.items())
-                                         if stored[p] != (n, hub)])
+                                         if (stored[p] or NO_STAT) != (n, hub)])
     if mec_id is None:
         return set()
     absorbed = sorted(mecs.keys() - {mec_id})

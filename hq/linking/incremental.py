@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.linking.addition import UPSERT_PHONE_STAT, link_new_case
+from hq.linking.addition import NO_STAT, UPSERT_PHONE_STAT, link_new_case
 from hq.linking.graph import Interner, chunks, components
 from hq.linking.mec_store import assign_mecs, refresh_aggregates
 from hq.linking.rules import CORE_STRENGTH, LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
@@ -252,7 +252,7 @@ async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshol
     for pid in sorted(phone_ids):
         n = counts.get(pid, 0)
         hub = n > threshold
-        if existing.get(pid) != (n, hub):
+        if existing.get(pid, NO_STAT) != (n, hub):  # a missing row already says (0, False)
             writes.append((pid, n, hub))
             if existing.get(pid, (0, False))[1] != hub:
                 flipped.add(pid)
