@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 CHUNK_LINES = 5000
 
-# Rows as tuples, in the column order of the INSERTs below.
+# Each table's columns, in the order `_rows` lays out a row's values in its flat list.
 CASE_COLS = ["id", "registration_number", "region_code", "unit_id", "unit_name", "registered_at", "article",
              "scheme", "status", "damage_kzt", "recovered_kzt", "content_hash", "created_at", "updated_at"]
 IDENT_COLS = ["id", "kind", "key", "display", "strength", "excluded"]
@@ -243,7 +243,8 @@ async def _rollback_journal(session: AsyncSession) -> bool:
     commit leaves a hot journal, which the next connection rolls back, and `synchronous` is
     FULL meanwhile (NORMAL is safe only with WAL). SQLite leaves WAL only when no other
     connection has the database open, so a load beside a running server keeps WAL; while the
-    load runs in this mode, other processes' connections wait for it instead of reading.
+    load runs in this mode, another process's connection reads the state before it until the
+    load writes pages, then waits for its commit (busy timeout).
     True if the switch was made (`_back_to_wal` undoes it)."""
     if dialect_name(session) != "sqlite":
         return False
@@ -372,7 +373,6 @@ async def bulk_import(
             finally:
                 if linking is not None and not linking.done():
                     await asyncio.wait([linking])  # never leave the thread running on a failed load
-            t_linked = clock()
             await full_relink(s, hub_threshold, linked)
             t_relinked = clock()
         t_committed = clock()
@@ -400,8 +400,7 @@ async def bulk_import(
     if timings is not None:
         timings.update({"validate_normalise": (t2 - t0) - writing - building, "persist": writing,
                         "indexes_rollup": building, "link": t3 - t2,
-                        "relink": t_relinked - t2, "relink_waited_for_links": t_linked - t2,
-                        "commit": t_committed - t_relinked,
+                        "relink": t_relinked - t2, "commit": t_committed - t_relinked,
                         "planner_statistics": t3 - t_committed,
                         "existing_cases": clock() - t3, "mentions": float(n_mentions)})
     return report

@@ -198,11 +198,9 @@ class Raw:
         head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES "
         one = f"({marks(width)})"
         step = per * width
-        whole = len(values) // step * step
-        if per > 1 and whole:
+        whole = len(values) // step * step if per > 1 else 0  # values that fill many-row statements
+        if whole:
             await self.executemany(head + ", ".join([one] * per), [values[i:i + step] for i in range(0, whole, step)])
-        else:
-            whole = 0
         if whole < len(values):
             await self.executemany(head + one, [values[i:i + width] for i in range(whole, len(values), width)])
 

@@ -86,6 +86,12 @@ _JOIN_ONE = (
 )
 
 NO_STAT = (0, False)  # what a phone without an identifier_stats row counts as: no group, no hub
+
+
+def _stat(group_count: Any, hub: Any) -> tuple[int, bool]:
+    """A phone's stats from a LEFT JOIN on identifier_stats: NO_STAT where it has no row."""
+    return NO_STAT if group_count is None else (int(group_count), bool(hub))
+
 UPSERT_PHONE_STAT = (  # also what incremental.refresh_hubs writes
     "INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?) "
     "ON CONFLICT (identifier_id) DO UPDATE SET group_count = excluded.group_count, hub = excluded.hub"
@@ -123,19 +129,18 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     group_id = min(groups | {case_id})
 
     # Hub counts: the merged group is one group of two or more where there used to be several.
-    stored: dict[int, tuple[int, bool] | None] = {  # phone -> its stats row, None if it has none
-        p: (int(n), bool(hub)) if n is not None else None for p, (n, hub) in phones.items()}
-    fresh: dict[int, tuple[int, bool]] = {p: (int(n or 0), bool(hub)) for p, (n, hub) in phones.items()}
+    stored: dict[int, tuple[int, bool]] = {  # phone -> its stats row (NO_STAT if it has none)
+        p: _stat(n, hub) for p, (n, hub) in phones.items()}
+    fresh = dict(stored)
     if groups:
         counted: dict[int, set[int]] = {}  # phone -> old groups of 2+ that used it
         for phone, group, size, n, hub in await raw.fetch(
                 _group_phones(len(groups)), (*sorted(groups), LINKING_ROLE, PHONE_STRENGTH)):
             phone = int(phone)
-            stored.setdefault(phone, (int(n), bool(hub)) if n is not None else None)
+            stored.setdefault(phone, _stat(n, hub))
             if int(size) >= 2:
                 counted.setdefault(phone, set()).add(int(group))
-        for phone, row in stored.items():
-            n, hub = row if row is not None else (0, False)
+        for phone, (n, hub) in stored.items():
             count = n - len(counted.get(phone, ())) + 1
             if (count > hub_threshold) != hub:
                 return None  # a hub appears or disappears: membership may split elsewhere
@@ -156,7 +161,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
         await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id IN ({marks(len(merged))})",
                           (group_id, *merged))
     await raw.executemany(UPSERT_PHONE_STAT, [(p, n, hub) for p, (n, hub) in sorted(fresh.items())
-                                         if (stored[p] or NO_STAT) != (n, hub)])
+                                         if stored[p] != (n, hub)])
     if mec_id is None:
         return set()
     absorbed = sorted(mecs.keys() - {mec_id})

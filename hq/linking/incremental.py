@@ -254,7 +254,7 @@ async def refresh_hubs(session: AsyncSession, phone_ids: Iterable[int], threshol
         hub = n > threshold
         if existing.get(pid, NO_STAT) != (n, hub):  # a missing row already says (0, False)
             writes.append((pid, n, hub))
-            if existing.get(pid, (0, False))[1] != hub:
+            if existing.get(pid, NO_STAT)[1] != hub:
                 flipped.add(pid)
     await raw.executemany(UPSERT_PHONE_STAT, writes)
     return flipped
