@@ -17,8 +17,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.util import await_only
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_MINIMUM = (3, 35, 0)  # RETURNING (3.35) and UPDATE … FROM (3.33) in the write path
@@ -34,7 +34,9 @@ def require_sqlite(version: tuple[int, int, int]) -> None:
 
 def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any) -> AsyncEngine:
     """An engine for `url`. `background_checkpoints` (SQLite): commits never copy the WAL
-    into the database themselves; the caller runs `checkpoint.WalCheckpointer` instead."""
+    into the database themselves; the caller runs `checkpoint.WalCheckpointer` instead.
+    On PostgreSQL, `pool_pre_ping` (default True) turns on HQ's own one-query ping
+    (`_ping_postgres`) instead of SQLAlchemy's."""
     if url.startswith("sqlite"):
         require_sqlite(sqlite3.sqlite_version_info)
         # check_same_thread off: under the write lock, hq.rawsql talks to the sqlite3 connection

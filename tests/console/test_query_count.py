@@ -37,7 +37,6 @@ async def test_statement_count_is_constant_in_page_size(api: Api, tokens: Tokens
     report = await import_lines(sessions, _cases(60), "t", load_directory(), PEPPER.encode())
     assert not report.errors
     engine = api.client._transport.app.state.services.engine  # type: ignore[attr-defined]
-    counts = {}
     seen: dict[int, list[str]] = {}
     statements: list[str] = []
 
@@ -53,9 +52,9 @@ async def test_statement_count_is_constant_in_page_size(api: Api, tokens: Tokens
             # The server's WAL checkpointer (hq/checkpoint.py) runs on its own connection every
             # half second; its PRAGMA is not part of the request.
             seen[n] = [s for s in statements if not s.lstrip().upper().startswith(SKIPPED)]
-            counts[n] = len(seen[n])
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
+    counts = {n: len(s) for n, s in seen.items()}
     # token check + count + page + episodes + regions + tying + decisions + persons + victims + mentions
     assert counts[50] == counts[5], (counts, [s[:120] for s in seen[5]], [s[:120] for s in seen[50]])
     assert counts[50] <= 12, counts
