@@ -14,7 +14,7 @@ import orjson
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -56,23 +56,43 @@ class ImportReport:
         )
 
 
+def too_long(line: str | bytes) -> bool:
+    """Over MAX_LINE_BYTES without its line end ("\n", "\r\n")."""
+    if len(line) <= MAX_LINE_BYTES:
+        return False
+    return len(line.rstrip(b"\r\n" if isinstance(line, bytes) else "\r\n")) > MAX_LINE_BYTES
+
+
+def line_value(line: str | bytes) -> Any:
+    """The JSON value on one export line; FieldError("(line)", why) if it holds none.
+
+    Files are read as bytes and each line decoded on its own: one line that is not UTF-8
+    (an export saved as Windows-1251, say) is that line's error, not the end of the import."""
+    try:
+        return orjson.loads(line)
+    except json.JSONDecodeError as exc:
+        if isinstance(line, bytes):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise FieldError("(line)", f"not UTF-8 text, as the export format requires: byte "
+                                           f"0x{line[bad.start]:02x} at byte {bad.start + 1}") from None
+        raise FieldError("(line)", f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+
+
 def parse_lines(
-    lines: Iterable[str], source: str, directory: Directory, pepper: bytes, report: ImportReport
+    lines: Iterable[str | bytes], source: str, directory: Directory, pepper: bytes, report: ImportReport
 ) -> Iterator[tuple[int, CaseRecord]]:
-    """Yield (line number, record) for good lines; add bad ones to the report."""
+    """Yield (line number, record) for good lines; add bad ones to the report. Lines end at
+    "\n" ("\r\n" too: the "\r" is JSON whitespace)."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        if len(line) > MAX_LINE_BYTES:
+        if too_long(line):
             report.errors.append(LineError(source, number, "(line)", f"longer than {MAX_LINE_BYTES} bytes"))
             continue
         try:
-            obj = orjson.loads(line)
-        except json.JSONDecodeError as exc:
-            report.errors.append(LineError(source, number, "(line)", f"not valid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        try:
-            yield number, parse_case(obj, directory, pepper=pepper)
+            yield number, parse_case(line_value(line), directory, pepper=pepper)
         except FieldError as exc:
             report.errors.append(LineError(source, number, exc.field, exc.reason))
 
@@ -103,7 +123,7 @@ async def _store_batch(
 
 async def import_lines(
     sessions: async_sessionmaker[AsyncSession],
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     source: str,
     directory: Directory,
     pepper: bytes,
@@ -137,7 +157,7 @@ async def import_files(
 ) -> ImportReport:
     report = ImportReport()
     for path in paths:
-        with path.open("r", encoding="utf-8") as fh:
+        with path.open("rb") as fh:  # bytes: a binary file's tell() also works while it is iterated
             if progress:
                 from tqdm import tqdm
 
@@ -145,11 +165,11 @@ async def import_files(
                 bar = tqdm(total=total, unit="B", unit_scale=True, desc=path.name)
 
                 def advance(_: int, fh=fh, bar=bar) -> None:
-                    bar.n = fh.buffer.tell() if hasattr(fh, "buffer") else bar.n
+                    bar.n = fh.tell()
                     bar.refresh()
 
                 try:
-                    await import_lines(sessions, _tracked(fh), str(path), directory, pepper,
+                    await import_lines(sessions, fh, str(path), directory, pepper,
                                        batch_size=batch_size, report=report, on_progress=advance)
                 finally:
                     bar.n = total
@@ -159,11 +179,3 @@ async def import_files(
                                    batch_size=batch_size, report=report)
     return report
 
-
-def _tracked(fh) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    # readline() keeps tell() usable for the progress bar (iteration disables it).
-    while True:
-        line = fh.readline()
-        if not line:
-            return
-        yield line

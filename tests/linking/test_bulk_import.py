@@ -208,7 +208,7 @@ async def _loaded(url: str, export: Path, before) -> dict:
     return out
 
 
-@pytest.mark.parametrize("chunk", [2, 3, 5000])
+@pytest.mark.parametrize("chunk", [1, 150, 400, 3_000_000])
 async def test_bulk_numbers_lines_as_the_ordinary_import_does(sqlite_url: str, tmp_path: Path, monkeypatch,
                                                               chunk: int) -> None:
     """Blank and whitespace lines, CRLF endings and a last line without a newline, across
@@ -226,7 +226,7 @@ async def test_bulk_numbers_lines_as_the_ordinary_import_does(sqlite_url: str, t
     other = tmp_path / "ordinary.db"
     shutil.copy(sqlite_url.split("///", 1)[1], other)
 
-    monkeypatch.setattr(hq.bulk_import, "CHUNK_LINES", chunk)
+    monkeypatch.setattr(hq.bulk_import, "CHUNK_BYTES", chunk)
     engine = make_engine(sqlite_url)
     bulk = await bulk_import(engine, make_sessionmaker(engine), [export], PEPPER.encode(), hub_threshold=3,
                              workers=2)
@@ -237,6 +237,42 @@ async def test_bulk_numbers_lines_as_the_ordinary_import_does(sqlite_url: str, t
     assert bulk.inserted == ordinary.inserted == 4
     assert [(e.line, e.field, e.reason) for e in bulk.errors] == [(e.line, e.field, e.reason) for e in ordinary.errors]
     assert [(e.line, e.field) for e in bulk.errors] == [(5, "(line)"), (7, "registration_number")]
+
+
+async def test_a_line_that_is_not_utf8_is_that_lines_error_in_both_paths(sqlite_url: str, tmp_path: Path) -> None:
+    """An export line saved in Windows-1251 (or any bytes that are not UTF-8) is rejected
+    with its line number and the offending byte; the lines around it are imported. An
+    over-long line is rejected by both paths alike."""
+    import shutil
+
+    from hq.importer import MAX_LINE_BYTES, import_files
+    from tests.helpers import case
+
+    good = [json.dumps(case(f"41000000000000{i}", "KZ-71", ("phone", f"+7 701 223 45 6{i}"))).encode()
+            for i in range(3)]
+    line = json.dumps({**case("410000000000009", "KZ-71", ("phone", "+7 701 223 45 69")), "unit": "Отдел полиции"},
+                      ensure_ascii=False)
+    cp1251 = line.encode("cp1251")
+    huge = b'{"registration_number": "' + b"9" * MAX_LINE_BYTES + b'"}'
+    export = tmp_path / "mixed.jsonl"
+    export.write_bytes(b"\n".join([good[0], cp1251, good[1], huge, good[2]]) + b"\n")
+    other = tmp_path / "ordinary.db"
+    shutil.copy(sqlite_url.split("///", 1)[1], other)
+
+    engine = make_engine(sqlite_url)
+    bulk = await bulk_import(engine, make_sessionmaker(engine), [export], PEPPER.encode(), hub_threshold=3,
+                             workers=2)
+    await engine.dispose()
+    engine = make_engine(f"sqlite+aiosqlite:///{other}")
+    ordinary = await import_files(make_sessionmaker(engine), [export], load_directory(), PEPPER.encode())
+    await engine.dispose()
+
+    offset = cp1251.index("Отдел".encode("cp1251")) + 1
+    expected = [(2, "(line)", f"not UTF-8 text, as the export format requires: byte 0xce at byte {offset}"),
+                (4, "(line)", f"longer than {MAX_LINE_BYTES} bytes")]
+    assert [(e.line, e.field, e.reason) for e in bulk.errors] == expected
+    assert [(e.line, e.field, e.reason) for e in ordinary.errors] == expected
+    assert bulk.inserted == ordinary.inserted == 3
 
 
 async def test_incremental_imports_and_a_full_relink_leave_the_same_phone_statistics(db_url: str) -> None:
