@@ -17,6 +17,7 @@ runs on a rollback journal instead of WAL when it has the database to itself
 from __future__ import annotations
 
 import asyncio
+import codecs
 import datetime as dt
 import gc
 import logging
@@ -117,6 +118,8 @@ def _jobs(paths: list[Path], pepper: bytes) -> Iterator[_Job]:
             while block := fh.read(CHUNK_BYTES):
                 if not block.endswith(b"\n"):
                     block += fh.readline()  # the rest of the last line (nothing at the end of the file)
+                if number == 1:
+                    block = block.removeprefix(codecs.BOM_UTF8)  # as `hq.importer.without_bom`
                 yield _Job(str(path), number, block, pepper)
                 number += block.count(b"\n")
 

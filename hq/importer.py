@@ -8,6 +8,7 @@ re-running the same file idempotent and lets it finish an interrupted job.
 
 from __future__ import annotations
 
+import codecs
 import json
 
 import orjson
@@ -54,6 +55,16 @@ class ImportReport:
             f"imported {self.inserted}, updated {self.updated}, unchanged {self.unchanged}, "
             f"rejected {self.rejected}"
         )
+
+
+def without_bom(lines: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a file without the UTF-8 byte order mark that Windows programs (Notepad,
+    Excel's "CSV UTF-8") put before the first one: still UTF-8, which JSON parsers refuse."""
+    it = iter(lines)
+    for first in it:
+        yield first.removeprefix(codecs.BOM_UTF8)
+        break
+    yield from it
 
 
 def too_long(line: str | bytes) -> bool:
@@ -158,6 +169,7 @@ async def import_files(
     report = ImportReport()
     for path in paths:
         with path.open("rb") as fh:  # bytes: a binary file's tell() also works while it is iterated
+            lines = without_bom(fh)
             if progress:
                 from tqdm import tqdm
 
@@ -169,13 +181,13 @@ async def import_files(
                     bar.refresh()
 
                 try:
-                    await import_lines(sessions, fh, str(path), directory, pepper,
+                    await import_lines(sessions, lines, str(path), directory, pepper,
                                        batch_size=batch_size, report=report, on_progress=advance)
                 finally:
                     bar.n = total
                     bar.close()
             else:
-                await import_lines(sessions, fh, str(path), directory, pepper,
+                await import_lines(sessions, lines, str(path), directory, pepper,
                                    batch_size=batch_size, report=report)
     return report
 
