@@ -236,7 +236,9 @@ async def import_cases(info: strawberry.Info[Context, None], jsonl: str) -> Impo
     if len(jsonl.encode()) > MAX_IMPORT_BYTES:
         raise BadUserInput(f"more than {MAX_IMPORT_BYTES} bytes; use `hq import` for large files", field="jsonl")
     report = ImportReport()
-    lines = jsonl.splitlines()
+    # Lines end at "\n" as in a file (hq.importer): str.splitlines() would also cut a case at a
+    # U+2028 or U+0085 that a note may hold unescaped. A pasted byte order mark is skipped.
+    lines = jsonl.removeprefix("\ufeff").split("\n")
     if caller.role is Role.REGIONAL_OFFICER:
         lines = _only_own_region(lines, caller.region_code or "", ctx, report)
     await import_lines(ctx.sessions, lines, "graphql", ctx.services.directory, ctx.settings.pepper,

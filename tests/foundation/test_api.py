@@ -102,6 +102,17 @@ async def test_writes_are_scoped(api, tokens) -> None:
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
+async def test_import_mutation_splits_lines_as_the_file_import_does(api, tokens) -> None:
+    """Lines end at "\n" only: a note may hold U+2028 or U+0085 unescaped (JSON allows it),
+    and str.splitlines() would cut the case in two there. Line numbers match the file's."""
+    noted = case("710000000000077", "KZ-71", ("phone", "8 701 555 44 33"))
+    noted["identifiers"][0]["note"] = "called twice\u2028then texted\x85on WhatsApp"
+    text = "\ufeff" + jsonl(case("710000000000076", "KZ-71", ("phone", "8 701 555 44 32")), noted) + "{broken\r\n"
+    data = (await api.ok(IMPORT_M, tokens.analyst, {"j": text}))["importCases"]
+    assert (data["imported"], data["rejected"]) == (2, 1)
+    assert [(e["line"], e["field"]) for e in data["errors"]] == [(3, "(line)")]
+
+
 async def test_validation_errors_are_clear_graphql_errors(api, tokens) -> None:
     bad = {"registrationNumber": "610000000000010", "region": "KZ-61", "registeredAt": "2024-02-01",
            "identifiers": [{"kind": "card", "value": "4042 4386 0987 8025"}]}
