@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -208,25 +209,15 @@ async def _loaded(url: str, export: Path, before) -> dict:
     return out
 
 
-@pytest.mark.parametrize("chunk", [1, 150, 400, 3_000_000])
-async def test_bulk_numbers_lines_as_the_ordinary_import_does(sqlite_url: str, tmp_path: Path, monkeypatch,
-                                                              chunk: int) -> None:
-    """Blank and whitespace lines, CRLF endings and a last line without a newline, across
-    chunk boundaries: the bulk path reports the same lines as the ordinary import."""
+async def _both_paths(sqlite_url: str, tmp_path: Path, export: Path) -> tuple[Any, Any]:
+    """The reports of the bulk import into `sqlite_url` and of the ordinary import of the same
+    file into a copy of that database as it was."""
     import shutil
 
-    import hq.bulk_import
     from hq.importer import import_files
-    from tests.helpers import case
 
-    good = [json.dumps(case(f"40000000000000{i}", "KZ-71", ("phone", f"+7 701 123 45 6{i}"))) for i in range(4)]
-    text = "\r\n".join([good[0], "", "   ", good[1], "{broken", good[2], '{"region": "KZ-71"}', good[3]])
-    export = tmp_path / "messy.jsonl"
-    export.write_bytes(text.encode())  # no newline at the end
     other = tmp_path / "ordinary.db"
     shutil.copy(sqlite_url.split("///", 1)[1], other)
-
-    monkeypatch.setattr(hq.bulk_import, "CHUNK_BYTES", chunk)
     engine = make_engine(sqlite_url)
     bulk = await bulk_import(engine, make_sessionmaker(engine), [export], PEPPER.encode(), hub_threshold=3,
                              workers=2)
@@ -234,6 +225,23 @@ async def test_bulk_numbers_lines_as_the_ordinary_import_does(sqlite_url: str, t
     engine = make_engine(f"sqlite+aiosqlite:///{other}")
     ordinary = await import_files(make_sessionmaker(engine), [export], load_directory(), PEPPER.encode())
     await engine.dispose()
+    return bulk, ordinary
+
+
+@pytest.mark.parametrize("chunk", [1, 150, 400, 3_000_000])
+async def test_bulk_numbers_lines_as_the_ordinary_import_does(sqlite_url: str, tmp_path: Path, monkeypatch,
+                                                              chunk: int) -> None:
+    """Blank and whitespace lines, CRLF endings and a last line without a newline, across
+    chunk boundaries: the bulk path reports the same lines as the ordinary import."""
+    import hq.bulk_import
+    from tests.helpers import case
+
+    good = [json.dumps(case(f"40000000000000{i}", "KZ-71", ("phone", f"+7 701 123 45 6{i}"))) for i in range(4)]
+    text = "\r\n".join([good[0], "", "   ", good[1], "{broken", good[2], '{"region": "KZ-71"}', good[3]])
+    export = tmp_path / "messy.jsonl"
+    export.write_bytes(text.encode())  # no newline at the end
+    monkeypatch.setattr(hq.bulk_import, "CHUNK_BYTES", chunk)
+    bulk, ordinary = await _both_paths(sqlite_url, tmp_path, export)
     assert bulk.inserted == ordinary.inserted == 4
     assert [(e.line, e.field, e.reason) for e in bulk.errors] == [(e.line, e.field, e.reason) for e in ordinary.errors]
     assert [(e.line, e.field) for e in bulk.errors] == [(5, "(line)"), (7, "registration_number")]
@@ -245,9 +253,8 @@ async def test_a_line_that_is_not_utf8_is_that_lines_error_in_both_paths(sqlite_
     over-long line is rejected by both paths alike, and a UTF-8 byte order mark before the
     first line is no error."""
     import codecs
-    import shutil
 
-    from hq.importer import MAX_LINE_BYTES, import_files
+    from hq.importer import MAX_LINE_BYTES
     from tests.helpers import case
 
     good = [json.dumps(case(f"41000000000000{i}", "KZ-71", ("phone", f"+7 701 223 45 6{i}"))).encode()
@@ -258,16 +265,7 @@ async def test_a_line_that_is_not_utf8_is_that_lines_error_in_both_paths(sqlite_
     huge = b'{"registration_number": "' + b"9" * MAX_LINE_BYTES + b'"}'
     export = tmp_path / "mixed.jsonl"
     export.write_bytes(codecs.BOM_UTF8 + b"\n".join([good[0], cp1251, good[1], huge, good[2]]) + b"\n")
-    other = tmp_path / "ordinary.db"
-    shutil.copy(sqlite_url.split("///", 1)[1], other)
-
-    engine = make_engine(sqlite_url)
-    bulk = await bulk_import(engine, make_sessionmaker(engine), [export], PEPPER.encode(), hub_threshold=3,
-                             workers=2)
-    await engine.dispose()
-    engine = make_engine(f"sqlite+aiosqlite:///{other}")
-    ordinary = await import_files(make_sessionmaker(engine), [export], load_directory(), PEPPER.encode())
-    await engine.dispose()
+    bulk, ordinary = await _both_paths(sqlite_url, tmp_path, export)
 
     offset = cp1251.index("Отдел".encode("cp1251")) + 1
     expected = [(2, "(line)", f"not UTF-8 text, as the export format requires: byte 0xce at byte {offset}"),
