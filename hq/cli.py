@@ -239,7 +239,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.files]
     for p in paths:
         if not p.is_file():
-            print(f"error: {p}: no such file", file=sys.stderr)
+            print(f"error: {p}: {'a directory, not a file' if p.is_dir() else 'no such file'}", file=sys.stderr)
             return 2
 
     async def run() -> int:

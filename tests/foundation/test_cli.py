@@ -40,6 +40,15 @@ def test_invalid_setting_stops_with_one_line_naming_it(sqlite_url: str) -> None:
     assert res.returncode == 2 and "HQ_DATABASE_URL" in res.stderr
 
 
+def test_import_names_a_path_that_is_not_a_file(sqlite_url: str, tmp_path: Path) -> None:
+    for bulk in ([], ["--bulk"]):
+        res = run(["import", *bulk, str(tmp_path), str(tmp_path / "missing.jsonl")], sqlite_url)
+        assert res.returncode == 2
+        assert res.stderr.strip() == f"error: {tmp_path}: a directory, not a file"
+        res = run(["import", *bulk, str(tmp_path / "missing.jsonl")], sqlite_url)
+        assert (res.returncode, res.stderr.strip()) == (2, f"error: {tmp_path / 'missing.jsonl'}: no such file")
+
+
 def test_an_sqlite_too_old_for_the_write_path_is_refused_by_name(monkeypatch: pytest.MonkeyPatch,
                                                                   sqlite_url: str) -> None:
     import sqlite3
