@@ -13,7 +13,10 @@ Baselines from the same run: scipy's connected_components on the same edges (for
 component step), SQLite's own time to store the same rows (`store_floor`, for persist), a
 noise baseline (bench.noise) and a write transaction of twenty bare statements
 (`round_trips`) next to the single-case latencies. It also prints the load's CPU time.
-Prints the machine it ran on. Generation of the synthetic data is not counted.
+Prints the machine it ran on, and a host speed probe before and after each load (validating
+5,000 cases in one process alone): the same code runs at very different speeds here from one
+hour to the next, and the ratio of the load to the probe compares runs. Generation of the
+synthetic data is not counted.
 """
 
 from __future__ import annotations
@@ -268,8 +271,33 @@ def run_backend(backend: str, path: Path, n: int, lines_tail: list[str], args: a
         measure(backend, asyncio.run(_pg_fresh(args.postgres_url, "hq_bench_linking")), path, n, lines_tail, args)
 
 
+def speed_probe(path: Path, lines: int = 5000) -> float:
+    """µs a case to validate the dataset's first `lines` lines in one process alone, best of
+    three: how fast the host runs our Python at the moment. The same code has taken 74 s on
+    one day and 126 s on the day before here, so runs from different hours compare by this.
+    In a child process, so that the caches it fills are not the load's."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        return float(pool.apply(_probe, (str(path), lines)))
+
+
+def _probe(path: str, lines: int) -> float:
+    from hq.bulk_import import _Job, _parse_job
+
+    with open(path, "rb") as fh:
+        job = _Job(path, 1, b"".join(fh.readline() for _ in range(lines)), PEPPER)
+    best = float("inf")
+    for _ in range(3):
+        t = time.process_time()
+        good, _bad = _parse_job(job)
+        best = min(best, time.process_time() - t)
+    return best / max(1, len(good)) * 1e6
+
+
 def measure(backend: str, url: str, path: Path, n: int, lines_tail: list[str], args: argparse.Namespace) -> None:
     migrate(url)
+    probe_before = speed_probe(path)
     gc.collect()
     t0, c0 = time.perf_counter(), os.times()
     timings, n_mecs = asyncio.run(bulk(url, path))
@@ -281,6 +309,7 @@ def measure(backend: str, url: str, path: Path, n: int, lines_tail: list[str], a
     ours, floor, edges = asyncio.run(component_floor(url))
     lat, fast, baseline = asyncio.run(incremental(url, lines_tail))
     trips = asyncio.run(round_trips(url)) if lines_tail else None
+    probe_after = speed_probe(path)
     lat_ms = np.array(lat) * 1000
     print(f"\n[{backend}] {n:,} cases, {nm:,} mentions ({edges:,} linking edges) -> {n_mecs:,} multi-episode cases")
     print(f"  validate+normalise {timings['validate_normalise']:6.1f} s   persist {timings['persist']:6.1f} s   "
@@ -288,6 +317,10 @@ def measure(backend: str, url: str, path: Path, n: int, lines_tail: list[str], a
     print(f"    link = relink {timings['relink']:.1f} s + commit {timings['commit']:.1f} s "
           f"+ planner statistics {timings['planner_statistics']:.1f} s")
     print(f"  end to end {total:6.1f} s = {n / total:,.0f} cases/s, {nm / total:,.0f} mentions/s")
+    probe = (probe_before + probe_after) / 2
+    print(f"  host speed probe (validating 5,000 cases in one process alone): {probe_before:.1f} µs a case before "
+          f"the load, {probe_after:.1f} after; end to end = {total / (probe * n / 1e6):.2f}x the time one core "
+          f"takes to validate all the cases at that speed (compare runs of different hours by this)")
     print(f"  CPU of HQ's processes (a database server's own is not counted): this process {cpu_main:.1f} s, "
           f"workers {cpu_workers:.1f} s; {(cpu_main + cpu_workers) / total:.2f} of {os.cpu_count()} cores on average")
     if floor_store is not None:
