@@ -273,8 +273,8 @@ def run_backend(backend: str, path: Path, n: int, lines_tail: list[str], args: a
 
 def speed_probe(path: Path, lines: int = 5000) -> float:
     """µs a case to validate the dataset's first `lines` lines in one process alone, best of
-    three: how fast the host runs our Python at the moment. The same code has taken 74 s on
-    one day and 126 s on the day before here, so runs from different hours compare by this.
+    three: how fast the host runs our Python at the moment. Nearly the same load took 126 s
+    one day and 74 s the next morning here, so runs from different hours compare by this.
     In a child process, so that the caches it fills are not the load's."""
     import multiprocessing
 
