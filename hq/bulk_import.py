@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from hq import case_stats
 from hq.case_record import Compact, FieldError, parse_case_compact, record_of
-from hq.importer import MAX_LINE_BYTES, ImportReport, LineError, line_value, too_long
+from hq.importer import ImportReport, LineError, line_value
 from hq.ingest import ingest
 from hq.linking.bulk import Evidence, full_relink, link_evidence
 from hq.linking.incremental import lock_writes
@@ -91,9 +91,6 @@ def _parse_job(job: _Job) -> tuple[list[tuple[int, Compact]], list[LineError]]:
         for offset, line in enumerate(job.lines()):
             number = job.first_line + offset
             if not line or line.isspace():  # blank (what `not line.strip()` says, without a copy)
-                continue
-            if too_long(line):
-                bad.append(LineError(job.source, number, "(line)", f"longer than {MAX_LINE_BYTES} bytes"))
                 continue
             try:
                 rec = parse_case_compact(line_value(line), directory, pepper=job.pepper)

@@ -67,7 +67,7 @@ def without_bom(lines: Iterable[bytes]) -> Iterator[bytes]:
     yield from it
 
 
-def too_long(line: str | bytes) -> bool:
+def _too_long(line: str | bytes) -> bool:
     """Over MAX_LINE_BYTES without its line end ("\n", "\r\n")."""
     if len(line) <= MAX_LINE_BYTES:
         return False
@@ -75,10 +75,13 @@ def too_long(line: str | bytes) -> bool:
 
 
 def line_value(line: str | bytes) -> Any:
-    """The JSON value on one export line; FieldError("(line)", why) if it holds none.
+    """The JSON value on one export line; FieldError("(line)", why) if it holds none: the
+    line-level checks of every import door, before the case's own (`hq.case_record`).
 
     Files are read as bytes and each line decoded on its own: one line that is not UTF-8
     (an export saved as Windows-1251, say) is that line's error, not the end of the import."""
+    if _too_long(line):
+        raise FieldError("(line)", f"longer than {MAX_LINE_BYTES} bytes")
     try:
         return orjson.loads(line)
     except json.JSONDecodeError as exc:
@@ -98,9 +101,6 @@ def parse_lines(
     "\n" ("\r\n" too: the "\r" is JSON whitespace)."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
-            continue
-        if too_long(line):
-            report.errors.append(LineError(source, number, "(line)", f"longer than {MAX_LINE_BYTES} bytes"))
             continue
         try:
             yield number, parse_case(line_value(line), directory, pepper=pepper)
