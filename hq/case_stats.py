@@ -23,7 +23,9 @@ own transaction (never a separate job that could lag behind or be skipped):
   path's updates of existing cases) adds +1 for each new case and -1 (as it was) / +1 (as
   it is now) for each updated one, so changes of status, scheme, region, date and amounts
   all move the case; `Deltas` sums a batch per rollup row and `apply` writes it with one
-  upsert batch (plus one DELETE batch for rows that may have reached zero).
+  upsert batch (plus one DELETE batch for rows that may have reached zero). A single new
+  case on PostgreSQL runs the same upsert inside the statement that stores the case
+  (`upsert_unnest_pg`).
 * `hq.bulk_import` writes new cases with COPY/executemany and then calls `rebuild` once:
   one INSERT ... SELECT ... GROUP BY in SQL over `cases`.
 
@@ -85,6 +87,17 @@ _UPSERT = (
 )
 _DROP_EMPTY = ("DELETE FROM case_stats WHERE dimension = ? AND month = ? AND region_code = ? AND value = ? "
                "AND cases = 0")
+
+
+def upsert_unnest_pg(where: str = "WHERE TRUE") -> str:
+    """PostgreSQL: `_UPSERT` for rows given as column arrays (`hq.rawsql.columns`), one
+    statement whatever their number. A writer may run it as a data-modifying CTE of its own
+    statement, `where` limiting its rows (`hq.case_store`, a single new case). A WHERE is
+    always there: without it PostgreSQL would read ON CONFLICT as a join's ON."""
+    return (f"INSERT INTO case_stats ({', '.join(COLUMNS)}) SELECT * FROM unnest(?::text[], ?::text[], "
+            "?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) "
+            f"AS d({', '.join(COLUMNS)}) {where} ON CONFLICT (dimension, month, region_code, value) DO UPDATE SET "
+            + ", ".join(f"{c} = case_stats.{c} + excluded.{c}" for c in COLUMNS[4:]))
 
 
 def month_of(value: dt.date | str) -> str:

@@ -85,6 +85,14 @@ _JOIN_ONE = (
     "WHERE m.id = ? AND c.id = ? AND multi_episode_cases.id = m.id"
 )
 
+# PostgreSQL, for that same commonest write: the new case's link and the decision ride along
+# with the totals' update as data-modifying CTEs, one round trip instead of three. All three
+# see the statement's one snapshot, and none reads what another writes: _JOIN_ONE skips the
+# new case's own link (`<> c.id`) and never reads the decisions. SQLite has no data-modifying
+# CTEs and runs the three one after the other; on either the result is the same.
+_INSERT_LINK = "INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)"
+_JOIN_ONE_PG = f"WITH link AS ({_INSERT_LINK}), decision AS ({INSERT_DECISION}) {_JOIN_ONE}"
+
 NO_STAT = (0, False)  # what a phone without an identifier_stats row counts as: no group, no hub
 
 
@@ -152,10 +160,14 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     if total >= 2:
         mec_id = kept[1] if kept is not None else (await next_mec_ids(raw, 1))[0]
 
+    absorbed = sorted(mecs.keys() - {mec_id}) if mec_id is not None else []
+    only_joins = kept is not None and not absorbed and not loose  # one case joins one multi-episode case
+    one_statement = only_joins and raw.postgres  # _JOIN_ONE_PG writes the link with the totals
+
     # Writes.
     now = raw.timestamp(utcnow())
-    await raw.execute("INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)",
-                      (case_id, group_id, mec_id))
+    if not one_statement:
+        await raw.execute(_INSERT_LINK, (case_id, group_id, mec_id))
     merged = sorted(groups - {group_id})
     if merged:
         await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id IN ({marks(len(merged))})",
@@ -164,9 +176,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
                                          if stored[p] != (n, hub)])
     if mec_id is None:
         return set()
-    absorbed = sorted(mecs.keys() - {mec_id})
     joined = {case_id} | loose
-    only_joins = kept is not None and not absorbed and not loose  # one case joins one multi-episode case
     if absorbed:
         moved = await raw.fetch(
             f"UPDATE case_links SET mec_id = ? WHERE mec_id IN ({marks(len(absorbed))}) RETURNING case_id",
@@ -185,6 +195,10 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
             await raw.execute("UPDATE multi_episode_cases SET needs_review = TRUE WHERE id = ?", (mec_id,))
     await raw.executemany(DISSOLVE_MEC, [(MecStatus.DISSOLVED.value, mec_id, now, gone) for gone in absorbed])
     decisions += [(gone, "engine_dissolved", None, raw.json({"merged_into": mec_id}), now) for gone in absorbed]
+    if one_statement:
+        (decision,) = decisions
+        await raw.execute(_JOIN_ONE_PG, (case_id, group_id, mec_id, *decision, now, own_hub, mec_id, case_id))
+        return {mec_id}
     await raw.executemany(INSERT_DECISION, decisions)
     if only_joins:
         await raw.execute(_JOIN_ONE, (now, own_hub, mec_id, case_id))

@@ -97,6 +97,21 @@ def test_fast_path_leaves_what_the_general_path_leaves(tmp_path_factory, raw, se
     assert fast == general
 
 
+@settings(max_examples=12, deadline=None)
+@given(raw=st.lists(st.lists(st.tuples(st.sampled_from(POOL), st.sampled_from(["suspect", "suspect", "victim"])),
+                             max_size=3), min_size=2, max_size=16),
+       seed=st.integers(0, 10_000), split=st.booleans())
+def test_fast_path_leaves_what_the_general_path_leaves_on_postgres(raw, seed, split) -> None:
+    """PostgreSQL runs its own statements for the commonest writes (one new case stored in one
+    statement, one case joining one multi-episode case in another): the same comparison there."""
+    objs = _cases(raw)
+    random.Random(seed).shuffle(objs)
+    split_after = len(objs) // 2 if split else None
+    fast = asyncio.run(_run(_pg_db(), objs, True, split_after))
+    general = asyncio.run(_run(_pg_db(), objs, False, split_after))
+    assert fast == general
+
+
 def _hub_scenario() -> list[dict[str, Any]]:
     """Five two-case rings, each tied by its own card, all called from one spoofed hotline,
     then a case that merges two rings (the hotline's count drops back), loose cases, and a
