@@ -80,24 +80,22 @@ _SELECT = (
     f"SELECT '{TOTAL}', month, region_code, '', {_MEASURES} GROUP BY 2, 3"
 )
 _INSERT = f"INSERT INTO case_stats ({', '.join(COLUMNS)}) "
-_UPSERT = (
-    f"INSERT INTO case_stats ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (dimension, month, region_code, value) DO UPDATE SET "
-    + ", ".join(f"{c} = case_stats.{c} + excluded.{c}" for c in COLUMNS[4:])
-)
+# What an upsert does with a row whose key is there already: add the delta to it.
+_ADD = ("ON CONFLICT (dimension, month, region_code, value) DO UPDATE SET "
+        + ", ".join(f"{c} = case_stats.{c} + excluded.{c}" for c in COLUMNS[4:]))
+_UPSERT = f"INSERT INTO case_stats ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) {_ADD}"
 _DROP_EMPTY = ("DELETE FROM case_stats WHERE dimension = ? AND month = ? AND region_code = ? AND value = ? "
                "AND cases = 0")
 
 
-def upsert_unnest_pg(where: str = "WHERE TRUE") -> str:
+def upsert_unnest_pg(where: str) -> str:
     """PostgreSQL: `_UPSERT` for rows given as column arrays (`hq.rawsql.columns`), one
-    statement whatever their number. A writer may run it as a data-modifying CTE of its own
-    statement, `where` limiting its rows (`hq.case_store`, a single new case). A WHERE is
-    always there: without it PostgreSQL would read ON CONFLICT as a join's ON."""
+    statement whatever their number, run by a writer as a data-modifying CTE of its own
+    statement with `where` limiting its rows (`hq.case_store`, a single new case). Without a
+    WHERE, PostgreSQL would read ON CONFLICT as a join's ON."""
     return (f"INSERT INTO case_stats ({', '.join(COLUMNS)}) SELECT * FROM unnest(?::text[], ?::text[], "
             "?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) "
-            f"AS d({', '.join(COLUMNS)}) {where} ON CONFLICT (dimension, month, region_code, value) DO UPDATE SET "
-            + ", ".join(f"{c} = case_stats.{c} + excluded.{c}" for c in COLUMNS[4:]))
+            f"AS d({', '.join(COLUMNS)}) {where} {_ADD}")
 
 
 def month_of(value: dt.date | str) -> str:

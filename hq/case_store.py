@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import case_stats
-from hq.case_record import CaseRecord
+from hq.case_record import CaseRecord, MentionRecord
 from hq.models import utcnow
 from hq.rawsql import Raw, columns, marks
 
@@ -101,6 +101,23 @@ async def ensure_identifiers(raw: Raw, values: Iterable[tuple[str, str, str, str
         for ident_id, k, key in await raw.fetch(f"SELECT id, kind, key FROM identifiers WHERE {where}", params):
             ids[(k, key)] = int(ident_id)
     return ids
+
+
+def _victim_row(rec: CaseRecord) -> tuple[Any, ...]:
+    """A case's victim row less its case id (the case has a victim)."""
+    v = rec.victim
+    assert v is not None
+    return (v.name, v.phone, v.iin)
+
+
+def _mention_row(m: MentionRecord, ident_ids: dict[tuple[str, str], int]) -> tuple[Any, ...]:
+    """A mention's row less its case id."""
+    return (ident_ids[(m.identifier.kind, m.identifier.key)], m.role, m.note)
+
+
+def _count(deltas: case_stats.Deltas, rec: CaseRecord) -> None:
+    """Count a case in the statistics rollup as it is now."""
+    deltas.add(rec.registered_at, rec.region_code, rec.scheme, rec.status, rec.damage_kzt, rec.recovered_kzt)
 
 
 def _case_values(raw: Raw, rec: CaseRecord, content_hash: str) -> tuple[Any, ...]:
@@ -189,9 +206,9 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
         rec = by_reg[reg]
         cid = case_ids[reg]
         if rec.victim is not None:
-            victims.append((cid, rec.victim.name, rec.victim.phone, rec.victim.iin))
+            victims.append((cid, *_victim_row(rec)))
         for m in rec.mentions:
-            mentions.append((cid, ident_ids[(m.identifier.kind, m.identifier.key)], m.role, m.note))
+            mentions.append((cid, *_mention_row(m, ident_ids)))
         result.changed_case_ids[cid] = old_idents.get(cid, set())
         (result.updated if reg in existing else result.inserted).append(reg)
     if raw.postgres:  # one round trip for both tables
@@ -205,8 +222,7 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
     for reg in to_write:
         if reg in counted:  # an update: whatever the case was counted under, it no longer is
             deltas.add(*counted[reg], sign=-1)
-        rec = by_reg[reg]
-        deltas.add(rec.registered_at, rec.region_code, rec.scheme, rec.status, rec.damage_kzt, rec.recovered_kzt)
+        _count(deltas, by_reg[reg])
     await case_stats.apply(raw, deltas)  # an update that changed none of these is no statement at all
     return result
 
@@ -214,11 +230,10 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
 async def _insert_one_pg(raw: Raw, rec: CaseRecord, content_hash: str, ident_ids: dict[tuple[str, str], int],
                          now: Any, result: StoreResult) -> StoreResult:
     """`store_cases` for one new case on PostgreSQL: one statement (`_INSERT_ONE_CASE_PG`)."""
-    v = rec.victim
-    victims = [] if v is None else [(v.name, v.phone, v.iin)]
-    mentions = [(ident_ids[(m.identifier.kind, m.identifier.key)], m.role, m.note) for m in rec.mentions]
+    victims = [] if rec.victim is None else [_victim_row(rec)]
+    mentions = [_mention_row(m, ident_ids) for m in rec.mentions]
     deltas = case_stats.Deltas()
-    deltas.add(rec.registered_at, rec.region_code, rec.scheme, rec.status, rec.damage_kzt, rec.recovered_kzt)
+    _count(deltas, rec)
     rows = await raw.fetch(_INSERT_ONE_CASE_PG, (*_case_values(raw, rec, content_hash), now, now,
                                                  *columns(victims, 3), *columns(mentions, 3),
                                                  *columns(deltas.rows(), len(case_stats.COLUMNS))))
