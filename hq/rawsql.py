@@ -139,6 +139,15 @@ class Raw:
             session.info[_RAW] = raw
         return raw
 
+    def among(self, ids: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
+        """`IN (…)` over ids, as SQL to follow a column and its parameters. PostgreSQL gets
+        one array parameter instead (`= ANY(?)`), so that the statement's text, and with it
+        asyncpg's prepared statement and its plan, is the same for any number of ids: each
+        new IN-list length costs a prepare round trip and 1.5–2 ms of planning there."""
+        if self.postgres:
+            return "= ANY(?::bigint[])", (list(ids),)
+        return f"IN ({marks(len(ids))})", tuple(ids)
+
     async def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if self.postgres:
             return [tuple(r) for r in await self.driver.fetch(_dollar(sql), *params)]

@@ -1,13 +1,14 @@
 """The fast path for the commonest write: one brand-new case.
 
 Adding a case only ever joins things. Its strong evidence merges the core groups of the
-cases that share it; its phones join their multi-episode cases. The one exception is a
-phone whose hub flag flips because groups grew or merged: that can split cases, so such a
-write goes down the general path (`incremental.relink`) instead. Otherwise the new state
-is the union of the neighbours' existing groups and multi-episode cases, and it is
-written with a fixed handful of statements whatever the size of what is joined, instead
-of walking whole components. The outcome is the same as the general path's (tests run
-both on the same data and compare), only cheaper.
+cases that share it; its phones join their multi-episode cases. Then the new state is the
+union of the neighbours' existing groups and multi-episode cases, and it is written with
+a fixed handful of statements whatever the size of what is joined, instead of walking
+whole components. The one exception is a phone whose hub flag flips because groups grew
+or merged: that can split multi-episode cases, or join others, so such a write recomputes
+the components within the old multi-episode cases it touches (`_link_across_flips`), which
+it reads in one statement. Either way the outcome is the same as the general path's
+(`incremental.relink`; tests run both on the same data and compare), only cheaper.
 
 Every read happens before the first write, so falling back leaves nothing to undo.
 """
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hq.linking.mec_store import DISSOLVE_MEC, INSERT_DECISION, INSERT_MEC, next_mec_ids, refresh_aggregates
+from hq.linking.graph import Edge, label_cases
+from hq.linking.mec_store import (DISSOLVE_MEC, INSERT_DECISION, INSERT_MEC, assign_mecs, next_mec_ids,
+                                  refresh_aggregates)
 from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
 from hq.rawsql import Raw, marks
@@ -105,11 +108,24 @@ UPSERT_PHONE_STAT = (  # also what incremental.refresh_hubs writes
     "ON CONFLICT (identifier_id) DO UPDATE SET group_count = excluded.group_count, hub = excluded.hub"
 )
 
+async def _merge_groups(raw: Raw, group_id: int, groups: set[int], stored: dict[int, tuple[int, bool]],
+                        fresh: dict[int, tuple[int, bool]]) -> None:
+    """The core groups the new case joins become one, named `group_id`, and the phones'
+    counts change with them."""
+    merged = sorted(groups - {group_id})
+    if merged:
+        await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id IN ({marks(len(merged))})",
+                          (group_id, *merged))
+    await raw.executemany(UPSERT_PHONE_STAT, [(p, n, hub) for p, (n, hub) in sorted(fresh.items())
+                                              if stored[p] != (n, hub)])
+
+
 async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] | None:
     """Link one case that has just been inserted; return the multi-episode case ids that changed.
 
-    Returns None, having written nothing, when the general path must run instead: a phone's
-    hub flag would flip, or the stored links are not in the shape this path relies on.
+    Returns None, having written nothing, when the general path must run instead: the
+    stored links are not in the shape this path relies on. A phone whose hub flag flips
+    goes to `_link_across_flips`.
     """
     found = await raw.fetch(_OWN_AND_NEIGHBOURS, (case_id, LINKING_ROLE, case_id, LINKING_ROLE, CORE_STRENGTH,
                                                   PHONE_STRENGTH, LINKING_ROLE, case_id))
@@ -148,11 +164,13 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
             stored.setdefault(phone, _stat(n, hub))
             if int(size) >= 2:
                 counted.setdefault(phone, set()).add(int(group))
-        for phone, (n, hub) in stored.items():
+        for phone, (n, _) in stored.items():
             count = n - len(counted.get(phone, ())) + 1
-            if (count > hub_threshold) != hub:
-                return None  # a hub appears or disappears: membership may split elsewhere
-            fresh[phone] = (count, hub)
+            fresh[phone] = (count, count > hub_threshold)
+    flips = {p for p in fresh if fresh[p][1] != stored[p][1]}  # a hub appears or disappears
+    if flips:
+        evidence = core + [p for p, (_, hub) in phones.items() if not hub]
+        return await _link_across_flips(raw, case_id, group_id, groups, evidence, flips, stored, fresh)
 
     total = 1 + sum(mecs.values()) + len(loose)
     kept = min(((-size, mid) for mid, size in mecs.items()), default=None)
@@ -168,12 +186,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     now = raw.timestamp(utcnow())
     if not one_statement:
         await raw.execute(_INSERT_LINK, (case_id, group_id, mec_id))
-    merged = sorted(groups - {group_id})
-    if merged:
-        await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id IN ({marks(len(merged))})",
-                          (group_id, *merged))
-    await raw.executemany(UPSERT_PHONE_STAT, [(p, n, hub) for p, (n, hub) in sorted(fresh.items())
-                                         if stored[p] != (n, hub)])
+    await _merge_groups(raw, group_id, groups, stored, fresh)
     if mec_id is None:
         return set()
     joined = {case_id} | loose
@@ -206,3 +219,61 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
         await refresh_aggregates(raw, {mec_id})
     return {mec_id, *absorbed}
 
+
+# Every case that mentions one of the given identifiers (`Raw.among`) as a suspect, or is the given case,
+# and every case of their multi-episode cases (part 0: with its links), and their linking
+# mentions (part 1: with the split tag and the phone's stored hub flag).
+_REGION = (
+    "WITH seed AS (SELECT case_id FROM mentions WHERE identifier_id {} AND role = ? "
+    "  UNION SELECT id FROM cases WHERE id = ?), "
+    "region AS (SELECT case_id FROM seed UNION SELECT l.case_id FROM case_links l "
+    "  WHERE l.mec_id IN (SELECT sl.mec_id FROM case_links sl JOIN seed ON seed.case_id = sl.case_id)) "
+    "SELECT 0, r.case_id, l.group_id, l.mec_id, NULL, NULL FROM region r "
+    "LEFT JOIN case_links l ON l.case_id = r.case_id "
+    "UNION ALL "
+    "SELECT 1, m.case_id, m.identifier_id, COALESCE(sc.tag, 0), i.strength, COALESCE(st.hub, FALSE) FROM region r "
+    "JOIN mentions m ON m.case_id = r.case_id "
+    "JOIN identifiers i ON i.id = m.identifier_id "
+    "LEFT JOIN split_cuts sc ON sc.case_id = m.case_id AND sc.identifier_id = m.identifier_id "
+    "LEFT JOIN identifier_stats st ON st.identifier_id = m.identifier_id "
+    "WHERE m.role = ? AND i.excluded = FALSE AND i.strength IN (?, ?)"
+)
+
+
+async def _link_across_flips(raw: Raw, case_id: int, group_id: int, groups: set[int], evidence: list[int],
+                             flips: set[int], stored: dict[int, tuple[int, bool]],
+                             fresh: dict[int, tuple[int, bool]]) -> set[int] | None:
+    """The new case makes phones become hubs or stop being hubs (`flips`): multi-episode
+    cases held together by such a phone split, or ones it now joins merge.
+
+    Stored multi-episode cases are the components of the stored evidence, so the new
+    components lie within the old multi-episode cases of every case that shares evidence
+    with the new one or mentions a flipped phone: any new edge starts at one of those
+    cases, and any old edge stays within an old multi-episode case. That region and its
+    edges come in one statement, and the components within it are computed as the general
+    path computes them (`label_cases`, `assign_mecs`), without walking the graph.
+    Core groups only merge when a case is added, as on the fast path.
+
+    Returns None, having written nothing, if a case of the region has links out of shape.
+    """
+    among, ids = raw.among(sorted(set(evidence) | flips))
+    rows = await raw.fetch(_REGION.format(among), (*ids, LINKING_ROLE, case_id, LINKING_ROLE, CORE_STRENGTH,
+                                                   PHONE_STRENGTH))
+    old: dict[int, tuple[int, int | None]] = {}
+    edges: list[Edge] = []
+    hub_now = {p: fresh[p][1] for p in flips}
+    for part, case, a, b, strength, hub in rows:
+        case = int(case)
+        if part == 0:
+            if case == case_id:
+                continue  # no links yet: written below
+            if a is None or (b is None and int(a) != case):
+                return None  # a case without links, or links out of shape: the general path repairs it
+            old[case] = (int(a), None if b is None else int(b))
+        elif strength != PHONE_STRENGTH or not hub_now.get(int(a), bool(hub)):
+            edges.append((case, int(a), int(b), strength))
+
+    await raw.execute(_INSERT_LINK, (case_id, group_id, None))
+    await _merge_groups(raw, group_id, groups, stored, fresh)
+    old[case_id] = (group_id, None)
+    return await assign_mecs(raw, label_cases(set(old), edges), old)

@@ -182,7 +182,7 @@ async def full_relink(session: AsyncSession, hub_threshold: int, linked: Linked 
     await raw.executemany("UPDATE case_links SET group_id = ? WHERE case_id = ?", group_moves)
     labels = dict(zip(case_ids.tolist(), linked.mec_labels.tolist()))
     old_links = {c: old_by_case.get(c, (0, None)) for c in labels}
-    return await assign_mecs(session, labels, old_links)
+    return await assign_mecs(raw, labels, old_links)
 
 
 async def _fresh_links(raw: Raw, linked: Linked, restore: list[str]) -> set[int]:

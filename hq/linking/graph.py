@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from numpy.typing import NDArray
 
+Edge = tuple[int, int, int, str]  # case_id, identifier_id, split tag, strength
+
 CHUNK = 900  # ids per IN (…) list: well under SQLite's and asyncpg's parameter limits
 
 
@@ -64,3 +66,16 @@ class Interner:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+
+def label_cases(cases: set[int], edges: list[Edge]) -> dict[int, int]:
+    """Component of each case, named by its smallest case id (deterministic)."""
+    nodes = Interner()
+    ordered = sorted(cases)
+    for c in ordered:
+        nodes(("c", c))
+    src = np.fromiter((nodes(("c", e[0])) for e in edges), dtype=np.int64, count=len(edges))
+    dst = np.fromiter((nodes(("i", e[1], e[2])) for e in edges), dtype=np.int64, count=len(edges))
+    labels = components(len(nodes), src, dst)
+    # Smallest node index in a component is a case (cases were interned first, sorted).
+    return {c: ordered[int(labels[i])] for i, c in enumerate(ordered)}

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq.linking.addition import NO_STAT, UPSERT_PHONE_STAT, link_new_case
-from hq.linking.graph import Interner, chunks, components
+from hq.linking.graph import Edge, chunks, label_cases
 from hq.linking.mec_store import assign_mecs, refresh_aggregates
 from hq.linking.rules import CORE_STRENGTH, LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
 from hq.rawsql import Raw, marks, mark_write_locked
@@ -44,8 +43,6 @@ async def lock_writes(session: AsyncSession) -> None:
     await raw.execute(f"{_GENERIC_PLANS}; {_LOCK}" if raw.postgres else _LOCK)
     mark_write_locked(session)
 
-
-Edge = tuple[int, int, int, str]  # case_id, identifier_id, split tag, strength
 
 _LINKABLE = ", ".join(f"'{v}'" for v in LINKABLE_STRENGTHS)
 
@@ -186,19 +183,6 @@ async def _walk(cache: EdgeCache, start: set[int], *, with_phones: bool) -> tupl
     return seen_cases, sorted(edges)
 
 
-def label_cases(cases: set[int], edges: list[Edge]) -> dict[int, int]:
-    """Component of each case, named by its smallest case id (deterministic)."""
-    nodes = Interner()
-    ordered = sorted(cases)
-    for c in ordered:
-        nodes(("c", c))
-    src = np.fromiter((nodes(("c", e[0])) for e in edges), dtype=np.int64, count=len(edges))
-    dst = np.fromiter((nodes(("i", e[1], e[2])) for e in edges), dtype=np.int64, count=len(edges))
-    labels = components(len(nodes), src, dst)
-    # Smallest node index in a component is a case (cases were interned first, sorted).
-    return {c: ordered[int(labels[i])] for i, c in enumerate(ordered)}
-
-
 async def _old_links(session: AsyncSession, case_ids: Iterable[int]) -> dict[int, tuple[int, int | None]]:
     raw = await Raw.of(session)
     out: dict[int, tuple[int, int | None]] = {}
@@ -302,7 +286,7 @@ async def relink(session: AsyncSession, seed_cases: Iterable[int], touched_ident
     start2 |= await _cases_with(session, "mec_id", {m for _, m in old2.values() if m is not None})
     region2, edges2 = await _walk(cache, start2, with_phones=True)
     labels = label_cases(region2, edges2)
-    return await assign_mecs(session, labels, await links.get(region2))
+    return await assign_mecs(await Raw.of(session), labels, await links.get(region2))
 
 
 class _LinkCache:

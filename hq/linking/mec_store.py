@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from hq.linking.graph import chunks
 from hq.linking.rules import LINKING_ROLE
 from hq.models import MecStatus, utcnow
@@ -63,14 +61,13 @@ INSERT_DECISION = (
 
 
 async def assign_mecs(
-    session: AsyncSession, labels: dict[int, int], old_links: dict[int, tuple[int, int | None]]
+    raw: Raw, labels: dict[int, int], old_links: dict[int, tuple[int, int | None]]
 ) -> set[int]:
     """Write mec ids for every case in a closed region; return the mec ids that changed.
 
     Set-oriented: a constant number of statements whatever the number of components, so
     the bulk path (thousands of components) and the incremental path share this code.
     """
-    raw = await Raw.of(session)
     old_mec = {c: m for c, (_, m) in old_links.items()}
     kept, multi = plan_identities(labels, old_mec)
     now = raw.timestamp(utcnow())
@@ -118,15 +115,17 @@ async def assign_mecs(
     return changed | gone
 
 
-def _refresh_sql(n: int | None) -> str:
+_ALL = "IS NOT NULL"
+
+
+def _refresh_sql(ids: str) -> str:
     """One statement that recomputes the totals of multi-episode cases (size, regions,
     victims, damage, recovered, first and last dates, whether a hub is among their
     suspect-side identifiers) and returns the ids it updated: the aggregates run inside the
-    UPDATE, so nothing travels to Python and back. For the `n` ids given as parameters (the
-    list appears three times: each part then starts from the ids' own index entries, which
-    keeps PostgreSQL's generic plan off whole-table scans), or, with None, for every
-    multi-episode case that has a case."""
-    ids = f"IN ({marks(n)})" if n is not None else "IS NOT NULL"
+    UPDATE, so nothing travels to Python and back. `ids` follows a multi-episode case id:
+    the condition from `Raw.among` for the ids given as parameters (it appears three times:
+    each part then starts from the ids' own index entries, which keeps PostgreSQL's generic
+    plan off whole-table scans), or "IS NOT NULL" for every multi-episode case that has a case."""
     return (
         "UPDATE multi_episode_cases SET size = t.n, region_count = t.regions, victims = t.victims, "
         "damage_kzt = t.damage, recovered_kzt = t.recovered, first_date = t.first_day, last_date = t.last_day, "
@@ -143,7 +142,7 @@ def _refresh_sql(n: int | None) -> str:
         "      FROM case_links cl JOIN cases c ON c.id = cl.case_id LEFT JOIN victims v ON v.case_id = c.id "
         f"     WHERE cl.mec_id {ids} GROUP BY cl.mec_id) t "
         "WHERE multi_episode_cases.id = t.mec_id"
-        + (f" AND multi_episode_cases.id {ids}" if n is not None else "") + " RETURNING id"
+        + (f" AND multi_episode_cases.id {ids}" if ids != _ALL else "") + " RETURNING id"
     )
 
 
@@ -156,9 +155,10 @@ async def refresh_aggregates(raw: Raw, mec_ids: Iterable[int], *, all_linked: bo
     pieces: Iterable[list[int] | None] = [None] if all_linked else chunks(wanted)
     for chunk in pieces:
         if chunk is None:
-            rows = await raw.fetch(_refresh_sql(None), (now,))
-        else:  # the ids fill the statement's three IN lists
-            rows = await raw.fetch(_refresh_sql(len(chunk)), (now, *chunk, *chunk, *chunk))
+            rows = await raw.fetch(_refresh_sql(_ALL), (now,))
+        else:  # the ids fill the statement's three conditions
+            among, params = raw.among(chunk)
+            rows = await raw.fetch(_refresh_sql(among), (now, *params, *params, *params))
         updated = {int(m) for (m,) in rows}
         empty = sorted((wanted if chunk is None else set(chunk)) - updated)
         for gone in chunks(empty):

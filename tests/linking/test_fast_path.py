@@ -112,6 +112,56 @@ def test_fast_path_leaves_what_the_general_path_leaves_on_postgres(raw, seed, sp
     assert fast == general
 
 
+# Rings tied by cards, most of their cases calling from one hotline: with the hub threshold
+# at 3, the hotline becomes a hub once it is in four rings of two or more cases, and stops
+# being one when a case naming two cards merges two of them, so most runs make flags flip.
+HOTLINE = ("phone", "+7 727 330 00 00")
+
+
+def _flippy(extras: list[tuple[int | None, str | None, bool]]) -> list[list[tuple[tuple[str, str], str]]]:
+    """Case i names card i % 5 (five rings), maybe a second card, the hotline, a Telegram account."""
+    cases = []
+    for i, (second, hotline, telegram) in enumerate(extras):
+        mentions = [(("card", CARDS[i % 5]), "suspect")]
+        if second is not None:
+            mentions.append((("card", CARDS[second]), "suspect"))
+        if hotline is not None:
+            mentions.append((HOTLINE, hotline))
+        if telegram:
+            mentions.append((("telegram", "@gang_0"), "suspect"))
+        cases.append(mentions)
+    return cases
+
+
+FLIPPY = st.lists(st.tuples(st.sampled_from([None] * 30 + list(range(5))),
+                            st.sampled_from(["suspect"] * 4 + ["victim", None]), st.sampled_from([False] * 19 + [True])),
+                  min_size=8, max_size=20).map(_flippy)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=FLIPPY, seed=st.integers(0, 10_000), split=st.booleans())
+def test_hub_flips_leave_what_the_general_path_leaves(tmp_path_factory, raw, seed, split) -> None:
+    """A new case that flips a phone's hub flag recomputes within the multi-episode cases it
+    touches instead of walking the graph: the same comparison, on data where flags flip."""
+    objs = _cases(raw)
+    random.Random(seed).shuffle(objs)
+    split_after = len(objs) // 2 if split else None
+    fast = asyncio.run(_run(_sqlite_db(tmp_path_factory.mktemp("fast")), objs, True, split_after))
+    general = asyncio.run(_run(_sqlite_db(tmp_path_factory.mktemp("general")), objs, False, split_after))
+    assert fast == general
+
+
+@settings(max_examples=10, deadline=None)
+@given(raw=FLIPPY, seed=st.integers(0, 10_000), split=st.booleans())
+def test_hub_flips_leave_what_the_general_path_leaves_on_postgres(raw, seed, split) -> None:
+    objs = _cases(raw)
+    random.Random(seed).shuffle(objs)
+    split_after = len(objs) // 2 if split else None
+    fast = asyncio.run(_run(_pg_db(), objs, True, split_after))
+    general = asyncio.run(_run(_pg_db(), objs, False, split_after))
+    assert fast == general
+
+
 def _hub_scenario() -> list[dict[str, Any]]:
     """Five two-case rings, each tied by its own card, all called from one spoofed hotline,
     then a case that merges two rings (the hotline's count drops back), loose cases, and a
@@ -144,8 +194,10 @@ def test_hubs_appearing_and_vanishing_give_the_same_state(db_url: str, tmp_path,
     assert len(hubs) == 1  # the hotline is a hub, and it merged nothing
 
 
-async def test_the_fast_path_really_runs_and_declines_a_hub_flip(sqlite_url: str) -> None:
-    engine = make_engine(sqlite_url)
+async def test_the_fast_path_really_runs_and_splits_across_a_hub_flip(db_url: str) -> None:
+    """Called directly, without the general path behind it: a new case that makes the
+    hotline a hub splits the multi-episode case the hotline held together, by itself."""
+    engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
     directory = load_directory()
     objs = _hub_scenario()
@@ -162,10 +214,19 @@ async def test_the_fast_path_really_runs_and_declines_a_hub_flip(sqlite_url: str
         for o in objs[2:7]:  # rings 1 and 2, and ring 3's first case: the hotline is in 3 groups of two
             async with sessions.begin() as s:
                 await ingest(s, [parse_case(o, directory, pepper=PEPPER.encode())])
+        before = await _state(sessions)
+        assert sorted(m[2] for m in before["mecs"]) == [7]  # the hotline ties all seven cases
         async with sessions.begin() as s:  # ring 3's second case makes it 4 groups, one more than 3: a hub
             stored = await store_cases(s, [parse_case(objs[7], directory, pepper=PEPPER.encode())])
             (new_id,) = stored.new_case_ids
-            assert await link_new_case(await Raw.of(s), new_id, 3) is None
-            await s.rollback()
+            changed = await link_new_case(await Raw.of(s), new_id, 3)
+        after = await _state(sessions)
+        assert changed is not None and len(changed) == 4
+        assert sorted(m[2] for m in after["mecs"] if m[1] != "dissolved") == [2, 2, 2, 2]  # one per ring
+        assert [(n, hub) for _, n, hub in after["stats"] if hub] == [(4, True)]
+        rings = {}
+        for reg, _, mec in after["links"]:
+            rings.setdefault(mec, set()).add(reg[:2])
+        assert sorted(map(sorted, rings.values())) == [["H0"], ["H1"], ["H2"], ["H3"]]
     finally:
         await engine.dispose()

@@ -150,6 +150,32 @@ async def test_hub_phone_does_not_merge_unrelated_rings(sessions) -> None:
             select(MultiEpisodeCase).where(MultiEpisodeCase.size > 0))).scalars())
 
 
+@pytest.mark.parametrize("arrival", ["one_by_one", "one_batch"])
+async def test_a_phone_that_becomes_a_hub_is_flagged_where_other_phones_hold_the_case(sessions, arrival) -> None:
+    """Four rings, each tied by its own card, chained by three ordinary phones (each in two
+    rings), all calling from the hotline. When the hotline's fourth ring forms, it becomes a
+    hub: nothing splits, since the chain holds the multi-episode case together, and that
+    case must now say it has a hub among its identifiers."""
+    cards = CARDS + ["4263982640269299"]
+    chain = ["+7 701 200 00 01", "+7 701 200 00 02", "+7 701 200 00 03"]
+    objs = []
+    for ring in range(4):
+        links = [("phone", chain[p]) for p in (ring - 1, ring) if 0 <= p < 3]
+        objs += [case(f"C{ring}{member}", "KZ-61", ("card", cards[ring]), ("phone", HOTLINE), *links)
+                 for member in range(2)]
+    if arrival == "one_by_one":
+        for obj in objs:
+            await load(sessions, obj)
+    else:
+        await load(sessions, *objs)
+    assert await partition(sessions) == {frozenset(o["registration_number"] for o in objs)}
+    async with sessions() as s:
+        stat = (await s.execute(select(IdentifierStat).where(IdentifierStat.hub.is_(True)))).scalar_one()
+        assert stat.group_count == 4
+        (mec,) = (await s.execute(select(MultiEpisodeCase).where(MultiEpisodeCase.size > 0))).scalars()
+        assert mec.size == 8 and mec.has_hub
+
+
 async def test_excluding_an_identifier_undoes_only_its_merges(sessions) -> None:
     await load(
         sessions,
