@@ -155,17 +155,19 @@ async def round_trips(url: str, statements: int = 20, runs: int = 300) -> np.nda
     return np.array(lat[20:]) * 1000  # the first runs fill caches
 
 
-async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[list[float], list[bool], Baseline | None]:
+async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[list[float], list[str], Baseline | None]:
     """Latency of linking one new case at a time through the ordinary write path.
 
     Set up as the server runs (hq.app): SQLite checkpoints in the background and start-up
     objects frozen out of the garbage collector. The first `warmup` cases fill caches and
-    are not counted. Also returns, per counted case, whether the fast path for a new case
-    took it (False: a phone's hub flag flipped, or the links were out of shape, and the
-    general path ran), so the tail can be told apart from the noise.
+    are not counted. Also returns, per counted case, which path linked it: "fast" (the
+    union of its neighbours'), "flip" (a phone's hub flag flipped: recomputed within the
+    old multi-episode cases it touches) or "general" (links out of shape: the general
+    path's walks), so the tail can be told apart from the noise.
     """
     import gc
 
+    import hq.linking.addition as addition
     import hq.linking.incremental as linking
 
     from hq.case_record import parse_case
@@ -182,16 +184,22 @@ async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[li
     d = load_directory()
     lat: list[float] = []
     warm: list[float] = []
-    fast: list[bool] = []
+    paths: list[str] = []
     baseline: Baseline | None = None
-    link_new_case = linking.link_new_case
+    link_new_case, across_flips = linking.link_new_case, addition._link_across_flips
+    flipped: list[bool] = []
 
     async def counted(*args: Any) -> Any:
         done = await link_new_case(*args)
-        fast.append(done is not None)
+        paths.append("general" if done is None else "flip" if flipped else "fast")
+        flipped.clear()
         return done
 
-    linking.link_new_case = counted
+    async def flipping(*args: Any) -> Any:
+        flipped.append(True)
+        return await across_flips(*args)
+
+    linking.link_new_case, addition._link_across_flips = counted, flipping
     try:
         for i, line in enumerate(sample):
             if i == warmup:
@@ -207,10 +215,10 @@ async def incremental(url: str, sample: list[str], warmup: int = 20) -> tuple[li
             if baseline is not None:
                 baseline.tick()
     finally:
-        linking.link_new_case = link_new_case
+        linking.link_new_case, addition._link_across_flips = link_new_case, across_flips
     await checkpointer.stop()
     await engine.dispose()
-    return lat, fast[-len(lat):] if lat else [], baseline
+    return lat, paths[-len(lat):] if lat else [], baseline
 
 
 async def bulk(url: str, path: Path) -> tuple[dict[str, float], int]:
@@ -307,7 +315,7 @@ def measure(backend: str, url: str, path: Path, n: int, lines_tail: list[str], a
     floor_store = store_floor(url.split("///", 1)[1]) if backend == "sqlite" else None
     nm = int(timings["mentions"])
     ours, floor, edges = asyncio.run(component_floor(url))
-    lat, fast, baseline = asyncio.run(incremental(url, lines_tail))
+    lat, paths, baseline = asyncio.run(incremental(url, lines_tail))
     trips = asyncio.run(round_trips(url)) if lines_tail else None
     probe_after = speed_probe(path)
     lat_ms = np.array(lat) * 1000
@@ -332,12 +340,15 @@ def measure(backend: str, url: str, path: Path, n: int, lines_tail: list[str], a
         print(f"  incremental linking of one new case: p50 {np.percentile(lat_ms, 50):.1f} ms, "
               f"p99 {np.percentile(lat_ms, 99):.1f} ms over {len(lat_ms)} cases "
               f"(p99/p50 {np.percentile(lat_ms, 99) / np.percentile(lat_ms, 50):.2f})")
-        took = np.array(fast, dtype=bool)
-        if len(took) == len(lat_ms) and took.any():
-            slow = lat_ms[~took]
-            print(f"    fast path, {int(took.sum())} of {len(took)} cases: p50 {np.percentile(lat_ms[took], 50):.1f} ms, "
-                  f"p99 {np.percentile(lat_ms[took], 99):.1f} ms; general path (a hub flag flips), {len(slow)} cases"
-                  + (f": p50 {np.percentile(slow, 50):.1f} ms, max {slow.max():.1f} ms" if len(slow) else ""))
+        if len(paths) == len(lat_ms):
+            kinds = np.array(paths)
+            parts = []
+            for kind, label in (("fast", "fast path"), ("flip", "a hub flag flips"), ("general", "general path")):
+                sel = lat_ms[kinds == kind]
+                if len(sel):
+                    parts.append(f"{label}, {len(sel)} cases: p50 {np.percentile(sel, 50):.1f} ms, "
+                                 f"p99 {np.percentile(sel, 99):.1f} ms, max {sel.max():.1f} ms")
+            print("    " + "; ".join(parts))
         if baseline is not None:
             print(f"    {baseline.summary()}")
         if trips is not None:
