@@ -22,7 +22,7 @@ from hq.linking.mec_store import (DISSOLVE_MEC, INSERT_DECISION, INSERT_MEC, ass
                                   refresh_aggregates)
 from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
-from hq.rawsql import Raw, marks
+from hq.rawsql import Raw
 
 # The new case's own suspect-side identifiers (part 0), then every other case's suspect
 # mention of those that are evidence, on the uncut side of any split, with that case's links
@@ -47,14 +47,15 @@ _OWN_AND_NEIGHBOURS = (
 )
 
 
-def _group_phones(n: int) -> str:
-    """Each linkable phone used in these groups, per group, with the group's size and the phone's count."""
+def _group_phones(among: str) -> str:
+    """Each linkable phone used in these groups (`among`: `Raw.among`), per group, with the
+    group's size and the phone's count."""
     return (
         "SELECT m.identifier_id, l.group_id, g.n, s.group_count, s.hub FROM case_links l "
         "JOIN mentions m ON m.case_id = l.case_id "
         "JOIN identifiers i ON i.id = m.identifier_id "
         "JOIN (SELECT group_id, COUNT(*) AS n FROM case_links "
-        f"      WHERE group_id IN ({marks(n)}) GROUP BY group_id) g ON g.group_id = l.group_id "
+        f"      WHERE group_id {among} GROUP BY group_id) g ON g.group_id = l.group_id "
         "LEFT JOIN identifier_stats s ON s.identifier_id = m.identifier_id "
         "WHERE m.role = ? AND i.strength = ? AND i.excluded = FALSE"
     )
@@ -114,8 +115,8 @@ async def _merge_groups(raw: Raw, group_id: int, groups: set[int], stored: dict[
     counts change with them."""
     merged = sorted(groups - {group_id})
     if merged:
-        await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id IN ({marks(len(merged))})",
-                          (group_id, *merged))
+        among, ids = raw.among(merged)
+        await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id {among}", (group_id, *ids))
     await raw.executemany(UPSERT_PHONE_STAT, [(p, n, hub) for p, (n, hub) in sorted(fresh.items())
                                               if stored[p] != (n, hub)])
 
@@ -158,8 +159,8 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     fresh = dict(stored)
     if groups:
         counted: dict[int, set[int]] = {}  # phone -> old groups of 2+ that used it
-        for phone, group, size, n, hub in await raw.fetch(
-                _group_phones(len(groups)), (*sorted(groups), LINKING_ROLE, PHONE_STRENGTH)):
+        among, ids = raw.among(sorted(groups))
+        for phone, group, size, n, hub in await raw.fetch(_group_phones(among), (*ids, LINKING_ROLE, PHONE_STRENGTH)):
             phone = int(phone)
             stored.setdefault(phone, _stat(n, hub))
             if int(size) >= 2:
@@ -191,13 +192,13 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
         return set()
     joined = {case_id} | loose
     if absorbed:
-        moved = await raw.fetch(
-            f"UPDATE case_links SET mec_id = ? WHERE mec_id IN ({marks(len(absorbed))}) RETURNING case_id",
-            (mec_id, *absorbed))
+        among, ids = raw.among(absorbed)
+        moved = await raw.fetch(f"UPDATE case_links SET mec_id = ? WHERE mec_id {among} RETURNING case_id",
+                                (mec_id, *ids))
         joined |= {int(c) for (c,) in moved}
     if loose:
-        await raw.execute(f"UPDATE case_links SET mec_id = ? WHERE case_id IN ({marks(len(loose))})",
-                          (mec_id, *sorted(loose)))
+        among, ids = raw.among(sorted(loose))
+        await raw.execute(f"UPDATE case_links SET mec_id = ? WHERE case_id {among}", (mec_id, *ids))
     decisions: list[tuple[Any, ...]] = []
     if kept is None:
         await raw.execute(INSERT_MEC, (mec_id, MecStatus.OPEN.value, total, now, now))
@@ -220,9 +221,9 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     return {mec_id, *absorbed}
 
 
-# Every case that mentions one of the given identifiers (`Raw.among`) as a suspect, or is the given case,
-# and every case of their multi-episode cases (part 0: with its links), and their linking
-# mentions (part 1: with the split tag and the phone's stored hub flag).
+# Every case that mentions one of the given identifiers (`Raw.among`) as a suspect, or is
+# the given case, and every case of their multi-episode cases (part 0: with its links), and
+# their linking mentions (part 1: with the split tag and the phone's stored hub flag).
 _REGION = (
     "WITH seed AS (SELECT case_id FROM mentions WHERE identifier_id {} AND role = ? "
     "  UNION SELECT id FROM cases WHERE id = ?), "
