@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -84,16 +85,24 @@ def _cases(raw: list[list[tuple[tuple[str, str], str]]]) -> list[dict[str, Any]]
             for i, ms in enumerate(raw)]
 
 
+def _both_paths(raw: list[list[tuple[tuple[str, str], str]]], seed: int, split: bool,
+                new_db: Callable[[], str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The same cases, shuffled by `seed`, imported one at a time into two new databases:
+    the state the fast path leaves and the state the general path leaves (a split of the
+    largest multi-episode case half way through, if `split`)."""
+    objs = _cases(raw)
+    random.Random(seed).shuffle(objs)
+    split_after = len(objs) // 2 if split else None
+    return (asyncio.run(_run(new_db(), objs, True, split_after)),
+            asyncio.run(_run(new_db(), objs, False, split_after)))
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw=st.lists(st.lists(st.tuples(st.sampled_from(POOL), st.sampled_from(["suspect", "suspect", "victim"])),
                              max_size=3), min_size=2, max_size=16),
        seed=st.integers(0, 10_000), split=st.booleans())
 def test_fast_path_leaves_what_the_general_path_leaves(tmp_path_factory, raw, seed, split) -> None:
-    objs = _cases(raw)
-    random.Random(seed).shuffle(objs)
-    split_after = len(objs) // 2 if split else None
-    fast = asyncio.run(_run(_sqlite_db(tmp_path_factory.mktemp("fast")), objs, True, split_after))
-    general = asyncio.run(_run(_sqlite_db(tmp_path_factory.mktemp("general")), objs, False, split_after))
+    fast, general = _both_paths(raw, seed, split, lambda: _sqlite_db(tmp_path_factory.mktemp("db")))
     assert fast == general
 
 
@@ -104,11 +113,7 @@ def test_fast_path_leaves_what_the_general_path_leaves(tmp_path_factory, raw, se
 def test_fast_path_leaves_what_the_general_path_leaves_on_postgres(raw, seed, split) -> None:
     """PostgreSQL runs its own statements for the commonest writes (one new case stored in one
     statement, one case joining one multi-episode case in another): the same comparison there."""
-    objs = _cases(raw)
-    random.Random(seed).shuffle(objs)
-    split_after = len(objs) // 2 if split else None
-    fast = asyncio.run(_run(_pg_db(), objs, True, split_after))
-    general = asyncio.run(_run(_pg_db(), objs, False, split_after))
+    fast, general = _both_paths(raw, seed, split, _pg_db)
     assert fast == general
 
 
@@ -145,22 +150,14 @@ FLIPPY = st.lists(st.tuples(st.sampled_from([None] * 30 + list(range(5))),
 def test_hub_flips_leave_what_the_general_path_leaves(tmp_path_factory, raw, seed, split) -> None:
     """A new case that flips a phone's hub flag recomputes within the multi-episode cases it
     touches instead of walking the graph: the same comparison, on data where flags flip."""
-    objs = _cases(raw)
-    random.Random(seed).shuffle(objs)
-    split_after = len(objs) // 2 if split else None
-    fast = asyncio.run(_run(_sqlite_db(tmp_path_factory.mktemp("fast")), objs, True, split_after))
-    general = asyncio.run(_run(_sqlite_db(tmp_path_factory.mktemp("general")), objs, False, split_after))
+    fast, general = _both_paths(raw, seed, split, lambda: _sqlite_db(tmp_path_factory.mktemp("db")))
     assert fast == general
 
 
 @settings(max_examples=10, deadline=None)
 @given(raw=FLIPPY, seed=st.integers(0, 10_000), split=st.booleans())
 def test_hub_flips_leave_what_the_general_path_leaves_on_postgres(raw, seed, split) -> None:
-    objs = _cases(raw)
-    random.Random(seed).shuffle(objs)
-    split_after = len(objs) // 2 if split else None
-    fast = asyncio.run(_run(_pg_db(), objs, True, split_after))
-    general = asyncio.run(_run(_pg_db(), objs, False, split_after))
+    fast, general = _both_paths(raw, seed, split, _pg_db)
     assert fast == general
 
 
