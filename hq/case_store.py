@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hq import case_stats
 from hq.case_record import CaseRecord, MentionRecord
-from hq.models import utcnow
-from hq.rawsql import Raw, columns, marks
+from hq.models import Case, utcnow
+from hq.rawsql import Raw, columns, marks, pg_type
 
 
 @dataclass(slots=True)
@@ -60,16 +60,31 @@ _INSERT_VICTIMS_AND_MENTIONS_PG = (
     "INSERT INTO mentions (case_id, identifier_id, role, note) "
     "SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[])"
 )
-# PostgreSQL, the commonest write (one new case): the case, its victim, its mentions and the
-# statistics rollup's +1 in one statement, data-modifying CTEs in a chain on the case's new
-# id (four round trips were the most of such a write's store step). A registration number
-# that is already taken inserts nothing at all: no id comes back, and the caller rolls back.
-_INSERT_ONE_CASE_PG = (
-    f"WITH c AS ({_INSERT_CASE} RETURNING id), "
-    "v AS (INSERT INTO victims (case_id, name, phone, iin) "
+# PostgreSQL, the commonest write (one new case), tried before anything else is read: the
+# missing identifiers, the case, its victim, its mentions and the statistics rollup's +1 in one
+# statement, data-modifying CTEs in a chain on the case's new id (five round trips were most of
+# such a write's store step). Identifiers are found as in `_ENSURE_PG`; the case is only
+# inserted if every one of them was (`?` is how many there are: one that another transaction
+# added after this statement's snapshot is neither inserted nor seen), and its registration
+# number must be free. Otherwise no id comes back and nothing was written but identifiers the
+# case mentions anyway, and `store_cases` goes its ordinary way: an update, or a retry.
+# The case's values are cast to their columns' types: in `INSERT … SELECT` PostgreSQL does
+# not infer a parameter's type from its target column as it does in `VALUES`.
+_INSERT_NEW_CASE_PG = (
+    "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS v(kind, key, display, strength)), "
+    "ins AS (INSERT INTO identifiers (kind, key, display, strength, excluded) "
+    "  SELECT kind, key, display, strength, FALSE FROM v ORDER BY kind, key "
+    "  ON CONFLICT DO NOTHING RETURNING id, kind, key), "
+    "ids AS (SELECT id, kind, key FROM ins UNION ALL "
+    "  SELECT i.id, i.kind, i.key FROM v JOIN identifiers i ON i.kind = v.kind AND i.key = v.key), "
+    f"c AS (INSERT INTO cases ({', '.join(_CASE_COLUMNS)}, created_at, updated_at) "
+    f"  SELECT {', '.join(f'?::{pg_type(Case.__table__.c[c])}' for c in (*_CASE_COLUMNS, 'created_at', 'updated_at'))} "
+    "  WHERE (SELECT COUNT(*) FROM ids) = ? ON CONFLICT DO NOTHING RETURNING id), "
+    "vi AS (INSERT INTO victims (case_id, name, phone, iin) "
     "  SELECT c.id, x.* FROM c, unnest(?::text[], ?::text[], ?::text[]) AS x), "
     "m AS (INSERT INTO mentions (case_id, identifier_id, role, note) "
-    "  SELECT c.id, x.* FROM c, unnest(?::bigint[], ?::text[], ?::text[]) AS x), "
+    "  SELECT c.id, ids.id, x.role, x.note FROM c, unnest(?::text[], ?::text[], ?::text[], ?::text[]) "
+    "  AS x(kind, key, role, note) JOIN ids ON ids.kind = x.kind AND ids.key = x.key), "
     f"s AS ({case_stats.upsert_unnest_pg('WHERE EXISTS (SELECT 1 FROM c)')}) "
     "SELECT id FROM c"
 )
@@ -137,6 +152,8 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
     by_reg = {rec.registration_number: rec for rec in records}
     hashes = {reg: rec.content_hash() for reg, rec in by_reg.items()}
     regs = sorted(by_reg)
+    if raw.postgres and len(regs) == 1 and await _insert_new_pg(raw, by_reg[regs[0]], hashes[regs[0]], result):
+        return result
 
     existing: dict[str, tuple[int, str]] = {}
     counted: dict[str, tuple[Any, ...]] = {}  # what the statistics rollup counts each existing case under
@@ -166,8 +183,6 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
 
     now = raw.timestamp(utcnow())
     new_regs = [reg for reg in to_write if reg not in existing]
-    if raw.postgres and len(to_write) == 1 and new_regs:
-        return await _insert_one_pg(raw, by_reg[new_regs[0]], hashes[new_regs[0]], ident_ids, now, result)
     new_ids: dict[str, int] = {}
     if len(new_regs) == 1:  # the interactive path: one statement, the id comes back
         reg = new_regs[0]
@@ -227,20 +242,25 @@ async def store_cases(session: AsyncSession, records: list[CaseRecord]) -> Store
     return result
 
 
-async def _insert_one_pg(raw: Raw, rec: CaseRecord, content_hash: str, ident_ids: dict[tuple[str, str], int],
-                         now: Any, result: StoreResult) -> StoreResult:
-    """`store_cases` for one new case on PostgreSQL: one statement (`_INSERT_ONE_CASE_PG`)."""
+async def _insert_new_pg(raw: Raw, rec: CaseRecord, content_hash: str, result: StoreResult) -> bool:
+    """`store_cases` for one case on PostgreSQL, if it is new: one statement
+    (`_INSERT_NEW_CASE_PG`). False, having stored no case, if it is not (or the statement
+    could not see every identifier it mentions)."""
+    idents = {(m.identifier.kind, m.identifier.key): (m.identifier.display, m.identifier.strength.value)
+              for m in rec.mentions}
     victims = [] if rec.victim is None else [_victim_row(rec)]
-    mentions = [_mention_row(m, ident_ids) for m in rec.mentions]
+    mentions = [(m.identifier.kind, m.identifier.key, m.role, m.note) for m in rec.mentions]
     deltas = case_stats.Deltas()
     _count(deltas, rec)
-    rows = await raw.fetch(_INSERT_ONE_CASE_PG, (*_case_values(raw, rec, content_hash), now, now,
-                                                 *columns(victims, 3), *columns(mentions, 3),
+    now = raw.timestamp(utcnow())
+    rows = await raw.fetch(_INSERT_NEW_CASE_PG, (*columns([(*k, *v) for k, v in sorted(idents.items())], 4),
+                                                 *_case_values(raw, rec, content_hash), now, now, len(idents),
+                                                 *columns(victims, 3), *columns(mentions, 4),
                                                  *columns(deltas.rows(), len(case_stats.COLUMNS))))
-    if not rows:  # a concurrent writer inserted it first: let the caller retry
-        raise IntegrityError("concurrent insert of the same registration number", None, Exception())
+    if not rows:
+        return False
     case_id = int(rows[0][0])
     result.new_case_ids = {case_id}
     result.changed_case_ids[case_id] = set()
     result.inserted.append(rec.registration_number)
-    return result
+    return True

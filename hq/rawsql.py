@@ -30,7 +30,8 @@ from functools import lru_cache
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Index, Table, event
+from sqlalchemy import JSON, Column, Date, DateTime, Index, String, Table, event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -50,6 +51,16 @@ def _dollar(sql: str) -> str:
 def marks(n: int) -> str:
     """`?, ?, …` for an IN list of n values."""
     return ", ".join("?" * n)
+
+
+def pg_type(column: Column[Any]) -> str:
+    """A column's PostgreSQL type as SQL (`DATE`, `BIGINT`…), for a parameter's cast where
+    PostgreSQL cannot infer it from the column itself (`INSERT … SELECT ?`). Strings are cast
+    to `text`, not `VARCHAR(n)`: an explicit cast would cut a long value silently, where
+    storing text in the column rejects it."""
+    if isinstance(column.type, String):
+        return "text"
+    return str(column.type.compile(dialect=postgresql.dialect()))
 
 
 def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:

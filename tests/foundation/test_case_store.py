@@ -1,8 +1,9 @@
 """`hq.case_store.store_cases` stores a case the same way whether it comes alone or in a batch.
 
-PostgreSQL stores a single new case, the commonest write, with a statement of its own (the
-case, its victim, its mentions and the statistics rollup's +1 in one round trip); a batch
-goes through the general statements. Both must leave the same rows.
+PostgreSQL stores a single new case, the commonest write, with a statement of its own (its
+missing identifiers, the case, its victim, its mentions and the statistics rollup's +1 in one
+round trip, before anything is read); a batch goes through the general statements. Both must
+leave the same rows.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hq import case_stats
 from hq.case_record import parse_case
-from hq.case_store import StoreResult, _insert_one_pg, ensure_identifiers
+from hq.case_store import StoreResult, _insert_new_pg
 from hq.db import make_engine, make_sessionmaker
 from hq.demo_data import generate
 from hq.ingest import ingest
-from hq.models import utcnow
 from hq.rawsql import Raw
 from regions import load_directory
 from tests.conftest import PEPPER, _pg_db, _sqlite_db
@@ -76,10 +76,10 @@ async def test_a_case_stored_alone_leaves_what_a_batch_leaves(db_url: str, tmp_p
     assert len(one_by_one["victims"]) >= 100 and len(one_by_one["mentions"]) >= 200
 
 
-async def test_a_registration_number_taken_meanwhile_stores_nothing_of_the_case(pg_url: str) -> None:
+async def test_a_registration_number_already_taken_stores_nothing_of_the_case(pg_url: str) -> None:
     """The single-case statement writes the victim, the mentions and the rollup's rows only
-    with the case. Where the number was taken after `store_cases` looked (by a writer that
-    skipped the write lock), none of them is written and the write is refused."""
+    with the case. Where the number is taken, none of them is written and it says so, so that
+    `store_cases` goes on to update the stored case."""
     engine = make_engine(pg_url)
     sessions = make_sessionmaker(engine)
     directory = load_directory()
@@ -92,15 +92,57 @@ async def test_a_registration_number_taken_meanwhile_stores_nothing_of_the_case(
         before = await _snapshot(sessions)
         async with sessions.begin() as s:
             raw = await Raw.of(s)
-            ids = await ensure_identifiers(raw, [(m.identifier.kind, m.identifier.key, m.identifier.display,
-                                                  m.identifier.strength.value) for m in second.mentions])
-            with pytest.raises(IntegrityError):
-                await _insert_one_pg(raw, second, second.content_hash(), ids, utcnow(), StoreResult())
-            # Read inside the same transaction: the statement itself left nothing behind.
+            assert await _insert_new_pg(raw, second, second.content_hash(), StoreResult()) is False
+            # Read inside the same transaction: the statement itself left no case data behind.
             assert (await s.execute(text("SELECT COUNT(*) FROM victims"))).scalar_one() == 0
             assert (await s.execute(text("SELECT COUNT(*) FROM mentions"))).scalar_one() == 1
             assert await case_stats.current(s) == before["case_stats"]
             await s.rollback()
         assert await _snapshot(sessions) == before
+        async with sessions.begin() as s:  # the whole write path: an update of the stored case
+            result = await ingest(s, [second])
+        assert result.updated == ["TAKEN-1"] and result.inserted == []
+        after = await _snapshot(sessions)
+        assert [m[1:3] for m in after["mentions"]] == [("card", second.mentions[0].identifier.key)]
+        assert after["victims"] == [("TAKEN-1", "B", "None", "900101300123")]
+    finally:
+        await engine.dispose()
+
+
+async def test_an_identifier_added_meanwhile_is_not_left_out_of_a_new_case(pg_url: str) -> None:
+    """An identifier that another transaction commits while the single-case statement waits on
+    its key is neither inserted by the statement nor in its snapshot. The statement then stores
+    no case at all, and the ordinary path stores it with every mention."""
+    engine = make_engine(pg_url)
+    sessions = make_sessionmaker(engine)
+    directory = load_directory()
+    rec = parse_case(case("RACE-1", "KZ-61", ("card", "4042438609878024"), ("phone", "+7 701 000 00 09")),
+                     directory, pepper=PEPPER.encode())
+    card = next(m.identifier for m in rec.mentions if m.identifier.kind == "card")
+    try:
+        async with engine.connect() as other:
+            await other.execute(text("INSERT INTO identifiers (kind, key, display, strength, excluded) "
+                                     "VALUES (:k, :key, :d, :s, FALSE)"),
+                                {"k": card.kind, "key": card.key, "d": card.display, "s": card.strength.value})
+
+            async def store() -> StoreResult:
+                async with sessions.begin() as s:
+                    return await ingest(s, [rec])
+
+            task = asyncio.create_task(store())
+            for _ in range(200):  # until the statement waits for the other transaction's key
+                async with engine.connect() as probe:
+                    waiting = (await probe.execute(text(
+                        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock' AND query LIKE 'WITH v AS%'"))).scalar_one()
+                if waiting:
+                    break
+                await asyncio.sleep(0.02)
+            assert waiting, "the single-case statement never waited for the uncommitted identifier"
+            await other.commit()
+            result = await asyncio.wait_for(task, 30)
+        assert result.inserted == ["RACE-1"]
+        stored = await _snapshot(sessions)
+        assert sorted(m[1] for m in stored["mentions"]) == ["card", "phone"]
     finally:
         await engine.dispose()
