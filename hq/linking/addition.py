@@ -24,41 +24,42 @@ from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
 from hq.rawsql import Raw
 
-# The new case's own suspect-side identifiers (part 0), then every other case's suspect
-# mention of those that are evidence, on the uncut side of any split, with that case's links
-# and the size of its multi-episode case (part 1): one round trip where there were three.
-# Evidence is what links: a strong identifier, or a phone that is not a hub; neither excluded.
+# Everything the fast path reads, in one round trip where there were four: the new case's
+# own suspect-side identifiers (part 0); every other case's suspect mention of those that are
+# evidence, on the uncut side of any split, with that case's links and the size of its
+# multi-episode case (part 1); and each linkable phone used in the core groups those cases
+# share strong evidence with, per group, with the group's size and the phone's stored count
+# (part 2: the groups the new case merges, whose phones' counts change with them). Evidence is
+# what links: a strong identifier, or a phone that is not a hub; neither excluded.
 _OWN_AND_NEIGHBOURS = (
+    "WITH nb AS (SELECT m.identifier_id, m.case_id, l.group_id, l.mec_id, me.size, ev.strength FROM mentions m "
+    "  JOIN (SELECT e.identifier_id, ei.strength FROM mentions e "
+    "    JOIN identifiers ei ON ei.id = e.identifier_id "
+    "    LEFT JOIN identifier_stats es ON es.identifier_id = e.identifier_id "
+    "    WHERE e.case_id = ? AND e.role = ? AND ei.excluded = FALSE "
+    "    AND (ei.strength = ? OR (ei.strength = ? AND COALESCE(es.hub, FALSE) = FALSE))) ev "
+    "  ON ev.identifier_id = m.identifier_id "
+    "  LEFT JOIN case_links l ON l.case_id = m.case_id "
+    "  LEFT JOIN multi_episode_cases me ON me.id = l.mec_id "
+    "  LEFT JOIN split_cuts sc ON sc.case_id = m.case_id AND sc.identifier_id = m.identifier_id "
+    "  WHERE m.role = ? AND m.case_id <> ? AND COALESCE(sc.tag, 0) = 0), "
+    "grp AS (SELECT DISTINCT group_id FROM nb WHERE strength = ? AND group_id IS NOT NULL) "
     "SELECT 0, i.id, i.strength, i.excluded, s.hub, s.group_count, NULL, NULL, NULL, NULL FROM mentions m "
     "JOIN identifiers i ON i.id = m.identifier_id "
     "LEFT JOIN identifier_stats s ON s.identifier_id = i.id "
     "WHERE m.case_id = ? AND m.role = ? "
     "UNION ALL "
-    "SELECT 1, m.identifier_id, NULL, NULL, NULL, NULL, m.case_id, l.group_id, l.mec_id, me.size FROM mentions m "
-    "LEFT JOIN case_links l ON l.case_id = m.case_id "
-    "LEFT JOIN multi_episode_cases me ON me.id = l.mec_id "
-    "LEFT JOIN split_cuts sc ON sc.case_id = m.case_id AND sc.identifier_id = m.identifier_id "
-    "WHERE m.identifier_id IN (SELECT e.identifier_id FROM mentions e "
-    "  JOIN identifiers ei ON ei.id = e.identifier_id "
-    "  LEFT JOIN identifier_stats es ON es.identifier_id = e.identifier_id "
-    "  WHERE e.case_id = ? AND e.role = ? AND ei.excluded = FALSE "
-    "  AND (ei.strength = ? OR (ei.strength = ? AND COALESCE(es.hub, FALSE) = FALSE))) "
-    "AND m.role = ? AND m.case_id <> ? AND COALESCE(sc.tag, 0) = 0"
+    "SELECT 1, identifier_id, NULL, NULL, NULL, NULL, case_id, group_id, mec_id, size FROM nb "
+    "UNION ALL "
+    "SELECT 2, m.identifier_id, NULL, NULL, s.hub, s.group_count, NULL, l.group_id, g.n, NULL FROM grp "
+    "JOIN case_links l ON l.group_id = grp.group_id "
+    "JOIN mentions m ON m.case_id = l.case_id "
+    "JOIN identifiers i ON i.id = m.identifier_id "
+    "JOIN (SELECT group_id, COUNT(*) AS n FROM case_links "
+    "      WHERE group_id IN (SELECT group_id FROM grp) GROUP BY group_id) g ON g.group_id = l.group_id "
+    "LEFT JOIN identifier_stats s ON s.identifier_id = m.identifier_id "
+    "WHERE m.role = ? AND i.strength = ? AND i.excluded = FALSE"
 )
-
-
-def _group_phones(among: str) -> str:
-    """Each linkable phone used in these groups (`among`: `Raw.among`), per group, with the
-    group's size and the phone's count."""
-    return (
-        "SELECT m.identifier_id, l.group_id, g.n, s.group_count, s.hub FROM case_links l "
-        "JOIN mentions m ON m.case_id = l.case_id "
-        "JOIN identifiers i ON i.id = m.identifier_id "
-        "JOIN (SELECT group_id, COUNT(*) AS n FROM case_links "
-        f"      WHERE group_id {among} GROUP BY group_id) g ON g.group_id = l.group_id "
-        "LEFT JOIN identifier_stats s ON s.identifier_id = m.identifier_id "
-        "WHERE m.role = ? AND i.strength = ? AND i.excluded = FALSE"
-    )
 
 
 # One case joins one multi-episode case and nothing else moves: its totals change by that
@@ -128,8 +129,9 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     stored links are not in the shape this path relies on. A phone whose hub flag flips
     goes to `_link_across_flips`.
     """
-    found = await raw.fetch(_OWN_AND_NEIGHBOURS, (case_id, LINKING_ROLE, case_id, LINKING_ROLE, CORE_STRENGTH,
-                                                  PHONE_STRENGTH, LINKING_ROLE, case_id))
+    found = await raw.fetch(_OWN_AND_NEIGHBOURS, (case_id, LINKING_ROLE, CORE_STRENGTH, PHONE_STRENGTH, LINKING_ROLE,
+                                                  case_id, CORE_STRENGTH, case_id, LINKING_ROLE, LINKING_ROLE,
+                                                  PHONE_STRENGTH))
     own = [row[1:6] for row in found if row[0] == 0]
     core = [int(i) for i, strength, excluded, _, _ in own if strength == CORE_STRENGTH and not excluded]
     phones = {int(i): (n, bool(hub)) for i, strength, excluded, hub, n in own
@@ -141,7 +143,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     mecs: dict[int, int] = {}  # multi-episode cases it joins, with their sizes
     loose: set[int] = set()  # cases in no multi-episode case that it joins
     for part, ident, *_, other, group, mec, size in found:
-        if part == 0:
+        if part != 1:
             continue
         if group is None or (mec is None and group != other):
             return None  # a case without links, or links out of shape: let the general path repair it
@@ -159,8 +161,9 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     fresh = dict(stored)
     if groups:
         counted: dict[int, set[int]] = {}  # phone -> old groups of 2+ that used it
-        among, ids = raw.among(sorted(groups))
-        for phone, group, size, n, hub in await raw.fetch(_group_phones(among), (*ids, LINKING_ROLE, PHONE_STRENGTH)):
+        for part, phone, _, _, hub, n, _, group, size, _ in found:
+            if part != 2:
+                continue
             phone = int(phone)
             stored.setdefault(phone, _stat(n, hub))
             if int(size) >= 2:
