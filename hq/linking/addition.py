@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from hq.linking.graph import Edge, label_cases
-from hq.linking.mec_store import (DISSOLVE_MEC, INSERT_DECISION, INSERT_MEC, assign_mecs, next_mec_ids,
-                                  refresh_aggregates)
+from hq.linking.mec_store import (CREATE_MEC_PG, DISSOLVE_MEC, INSERT_DECISION, INSERT_MEC, assign_mecs,
+                                  next_mec_ids, refresh_aggregates)
 from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
 from hq.rawsql import Raw
@@ -178,6 +178,13 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
 
     total = 1 + sum(mecs.values()) + len(loose)
     kept = min(((-size, mid) for mid, size in mecs.items()), default=None)
+    if kept is None and loose and raw.postgres:  # a new multi-episode case of cases in none: one statement
+        await _merge_groups(raw, group_id, groups, stored, fresh)
+        now = raw.timestamp(utcnow())
+        members = [case_id, *sorted(loose)]
+        (created,) = await raw.fetch(CREATE_MEC_PG, (members, members, MecStatus.OPEN.value, now, now, case_id,
+                                                     group_id, sorted(loose), raw.json({"episodes": total}), now))
+        return {int(created[0])}
     mec_id: int | None = None
     if total >= 2:
         mec_id = kept[1] if kept is not None else (await next_mec_ids(raw, 1))[0]

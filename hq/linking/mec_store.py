@@ -117,6 +117,19 @@ async def assign_mecs(
 
 _ALL = "IS NOT NULL"
 
+# A multi-episode case's totals over its member cases `c` (with their victims `v`): how many,
+# in how many regions, how many victims (distinct IINs; a victim without one, or no victim,
+# counts once per case), damage, recovered, first and last registration days.
+_TOTALS = (
+    "COUNT(c.id) AS n, COUNT(DISTINCT c.region_code) AS regions, "
+    "COUNT(DISTINCT COALESCE(v.iin, CAST(c.id AS VARCHAR(12)))) AS victims, "
+    "COALESCE(SUM(c.damage_kzt), 0) AS damage, COALESCE(SUM(c.recovered_kzt), 0) AS recovered, "
+    "MIN(c.registered_at) AS first_day, MAX(c.registered_at) AS last_day"
+)
+# Suspect-side mentions of hubs, from the member cases' ids in `{}.case_id`.
+_HUB_MENTIONS = (f"JOIN mentions m ON m.case_id = {{}}.case_id AND m.role = '{LINKING_ROLE}' "
+                 "JOIN identifier_stats s ON s.identifier_id = m.identifier_id AND s.hub = TRUE")
+
 
 def _refresh_sql(ids: str) -> str:
     """One statement that recomputes the totals of multi-episode cases (size, regions,
@@ -130,20 +143,38 @@ def _refresh_sql(ids: str) -> str:
         "UPDATE multi_episode_cases SET size = t.n, region_count = t.regions, victims = t.victims, "
         "damage_kzt = t.damage, recovered_kzt = t.recovered, first_date = t.first_day, last_date = t.last_day, "
         "updated_at = ?, "
-        "has_hub = multi_episode_cases.id IN (SELECT hl.mec_id FROM case_links hl "
-        f"  JOIN mentions m ON m.case_id = hl.case_id AND m.role = '{LINKING_ROLE}' "
-        f"  JOIN identifier_stats s ON s.identifier_id = m.identifier_id AND s.hub = TRUE WHERE hl.mec_id {ids}), "
+        f"has_hub = multi_episode_cases.id IN (SELECT hl.mec_id FROM case_links hl {_HUB_MENTIONS.format('hl')} "
+        f"  WHERE hl.mec_id {ids}), "
         f"status = CASE WHEN status = '{MecStatus.DISSOLVED.value}' THEN '{MecStatus.OPEN.value}' ELSE status END, "
         "merged_into_id = NULL "
-        "FROM (SELECT cl.mec_id, COUNT(c.id) AS n, COUNT(DISTINCT c.region_code) AS regions, "
-        "      COUNT(DISTINCT COALESCE(v.iin, CAST(c.id AS VARCHAR(12)))) AS victims, "
-        "      COALESCE(SUM(c.damage_kzt), 0) AS damage, COALESCE(SUM(c.recovered_kzt), 0) AS recovered, "
-        "      MIN(c.registered_at) AS first_day, MAX(c.registered_at) AS last_day "
+        f"FROM (SELECT cl.mec_id, {_TOTALS} "
         "      FROM case_links cl JOIN cases c ON c.id = cl.case_id LEFT JOIN victims v ON v.case_id = c.id "
         f"     WHERE cl.mec_id {ids} GROUP BY cl.mec_id) t "
         "WHERE multi_episode_cases.id = t.mec_id"
         + (f" AND multi_episode_cases.id {ids}" if ids != _ALL else "") + " RETURNING id"
     )
+
+
+# PostgreSQL: a new multi-episode case of the given cases, none of which is in one yet, in one
+# statement: its id (the next free one: writers hold the write lock), its row with its totals
+# already counted over those cases, the first case's link (a case just added), the others'
+# links moved to it, and the decision that records it. Each part sees the statement's one
+# snapshot, so the totals come from the member ids given, not from the links written here.
+# `refresh_aggregates` would count the same totals one statement later.
+CREATE_MEC_PG = (
+    "WITH mid AS (SELECT COALESCE(MAX(id), 0) + 1 AS id FROM multi_episode_cases), "
+    f"t AS (SELECT {_TOTALS}, EXISTS (SELECT 1 FROM unnest(?::bigint[]) AS h(case_id) {_HUB_MENTIONS.format('h')}) "
+    "  AS has_hub FROM cases c LEFT JOIN victims v ON v.case_id = c.id WHERE c.id = ANY(?::bigint[])), "
+    "mec AS (INSERT INTO multi_episode_cases (id, status, needs_review, size, region_count, victims, damage_kzt, "
+    "  recovered_kzt, first_date, last_date, has_hub, created_at, updated_at) "
+    "  SELECT mid.id, ?::text, TRUE, t.n, t.regions, t.victims, t.damage, t.recovered, t.first_day, t.last_day, "
+    "  t.has_hub, ?::timestamptz, ?::timestamptz FROM mid, t RETURNING id), "
+    "link AS (INSERT INTO case_links (case_id, group_id, mec_id) SELECT ?::bigint, ?::bigint, id FROM mec), "
+    "joined AS (UPDATE case_links SET mec_id = (SELECT id FROM mec) WHERE case_id = ANY(?::bigint[])), "
+    "decision AS (INSERT INTO mec_decisions (mec_id, principal_id, action, reason, payload, created_at) "
+    "  SELECT id, NULL, 'engine_created', NULL, ?::json, ?::timestamptz FROM mec) "
+    "SELECT id FROM mec"
+)
 
 
 async def refresh_aggregates(raw: Raw, mec_ids: Iterable[int], *, all_linked: bool = False) -> None:
