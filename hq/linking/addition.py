@@ -22,7 +22,7 @@ from hq.linking.mec_store import (CREATE_MEC_PG, DISSOLVE_MEC, INSERT_DECISION, 
                                   next_mec_ids, refresh_aggregates)
 from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
-from hq.rawsql import Raw
+from hq.rawsql import Raw, columns
 
 # Everything the fast path reads, in one round trip where there were four: the new case's
 # own suspect-side identifiers (part 0); every other case's suspect mention of those that are
@@ -90,13 +90,25 @@ _JOIN_ONE = (
     "WHERE m.id = ? AND c.id = ? AND multi_episode_cases.id = m.id"
 )
 
-# PostgreSQL, for that same commonest write: the new case's link and the decision ride along
-# with the totals' update as data-modifying CTEs, one round trip instead of three. All three
-# see the statement's one snapshot, and none reads what another writes: _JOIN_ONE skips the
-# new case's own link (`<> c.id`) and never reads the decisions. SQLite has no data-modifying
-# CTEs and runs the three one after the other; on either the result is the same.
+_ON_PHONE = "ON CONFLICT (identifier_id) DO UPDATE SET group_count = excluded.group_count, hub = excluded.hub"
+UPSERT_PHONE_STAT = (  # also what incremental.refresh_hubs writes
+    f"INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?) {_ON_PHONE}"
+)
+# PostgreSQL: the same for any number of phones as column arrays, as a part of a bigger
+# statement (`_JOIN_ONE_PG`). The WHERE keeps ON CONFLICT from being read as a join's ON.
+UPSERT_PHONE_STATS_PG = ("INSERT INTO identifier_stats (identifier_id, group_count, hub) "
+                         f"SELECT * FROM unnest(?::bigint[], ?::integer[], ?::boolean[]) WHERE TRUE {_ON_PHONE}")
+
+
+# PostgreSQL, for that same commonest write: the new case's link, the decision and the phones'
+# changed counts ride along with the totals' update as data-modifying CTEs, one round trip
+# instead of four. All four see the statement's one snapshot, and none reads what another
+# writes: _JOIN_ONE skips the new case's own link (`<> c.id`) and never reads the decisions
+# or the phones' counts. SQLite has no data-modifying CTEs and runs the four one after the
+# other; on either the result is the same.
 _INSERT_LINK = "INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)"
-_JOIN_ONE_PG = f"WITH link AS ({_INSERT_LINK}), decision AS ({INSERT_DECISION}) {_JOIN_ONE}"
+_JOIN_ONE_PG = (f"WITH link AS ({_INSERT_LINK}), decision AS ({INSERT_DECISION}), "
+                f"stats AS ({UPSERT_PHONE_STATS_PG}) {_JOIN_ONE}")
 
 NO_STAT = (0, False)  # what a phone without an identifier_stats row counts as: no group, no hub
 
@@ -105,21 +117,22 @@ def _stat(group_count: Any, hub: Any) -> tuple[int, bool]:
     """A phone's stats from a LEFT JOIN on identifier_stats: NO_STAT where it has no row."""
     return NO_STAT if group_count is None else (int(group_count), bool(hub))
 
-UPSERT_PHONE_STAT = (  # also what incremental.refresh_hubs writes
-    "INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?) "
-    "ON CONFLICT (identifier_id) DO UPDATE SET group_count = excluded.group_count, hub = excluded.hub"
-)
+
+def _changed_stats(stored: dict[int, tuple[int, bool]], fresh: dict[int, tuple[int, bool]]) -> list[tuple[int, int, bool]]:
+    """The phones' stats rows that the new case changes."""
+    return [(p, n, hub) for p, (n, hub) in sorted(fresh.items()) if stored[p] != (n, hub)]
+
 
 async def _merge_groups(raw: Raw, group_id: int, groups: set[int], stored: dict[int, tuple[int, bool]],
-                        fresh: dict[int, tuple[int, bool]]) -> None:
+                        fresh: dict[int, tuple[int, bool]], *, stats: bool = True) -> None:
     """The core groups the new case joins become one, named `group_id`, and the phones'
-    counts change with them."""
+    counts change with them (unless `stats` is False: the caller writes `_changed_stats`)."""
     merged = sorted(groups - {group_id})
     if merged:
         among, ids = raw.among(merged)
         await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id {among}", (group_id, *ids))
-    await raw.executemany(UPSERT_PHONE_STAT, [(p, n, hub) for p, (n, hub) in sorted(fresh.items())
-                                              if stored[p] != (n, hub)])
+    if stats:
+        await raw.executemany(UPSERT_PHONE_STAT, _changed_stats(stored, fresh))
 
 
 async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] | None:
@@ -197,7 +210,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     now = raw.timestamp(utcnow())
     if not one_statement:
         await raw.execute(_INSERT_LINK, (case_id, group_id, mec_id))
-    await _merge_groups(raw, group_id, groups, stored, fresh)
+    await _merge_groups(raw, group_id, groups, stored, fresh, stats=not one_statement)
     if mec_id is None:
         return set()
     joined = {case_id} | loose
@@ -221,7 +234,8 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     decisions += [(gone, "engine_dissolved", None, raw.json({"merged_into": mec_id}), now) for gone in absorbed]
     if one_statement:
         (decision,) = decisions
-        await raw.execute(_JOIN_ONE_PG, (case_id, group_id, mec_id, *decision, now, own_hub, mec_id, case_id))
+        await raw.execute(_JOIN_ONE_PG, (case_id, group_id, mec_id, *decision,
+                                         *columns(_changed_stats(stored, fresh), 3), now, own_hub, mec_id, case_id))
         return {mec_id}
     await raw.executemany(INSERT_DECISION, decisions)
     if only_joins:
