@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from hq.linking.graph import chunks
 from hq.linking.rules import LINKING_ROLE
 from hq.models import MecStatus, utcnow
-from hq.rawsql import Raw, marks
+from hq.rawsql import Raw, columns, marks
 
 def plan_identities(
     labels: dict[int, int], old_mec: dict[int, int | None]
@@ -90,9 +90,7 @@ async def assign_mecs(
                 decisions.append((mec_id, "engine_joined", None, raw.json({"case_ids": joined}), now))
         for c in cs:
             new_mec[c] = mec_id
-    await raw.executemany(INSERT_MEC, created)
-    await raw.executemany("UPDATE case_links SET mec_id = ? WHERE case_id = ?",
-                          [(m, c) for c, m in new_mec.items() if old_mec.get(c) != m])
+    moves = [(m, c) for c, m in new_mec.items() if old_mec.get(c) != m]
 
     old_ids = {m for m in old_mec.values() if m is not None}
     live_ids = {m for m in new_mec.values() if m is not None}
@@ -103,16 +101,58 @@ async def assign_mecs(
         into = min(successors, key=lambda k: (-successors[k], k)) if successors else None
         dissolved.append((MecStatus.DISSOLVED.value, into, now, mec_id))
         decisions.append((mec_id, "engine_dissolved", None, raw.json({"merged_into": into}), now))
-    await raw.executemany(DISSOLVE_MEC, dissolved)
-    for chunk in chunks(grown):
-        await raw.execute(f"UPDATE multi_episode_cases SET needs_review = TRUE WHERE id IN ({marks(len(chunk))})",
-                          chunk)
-    await raw.executemany(INSERT_DECISION, decisions)
+    if raw.postgres:
+        await _write_assignments_pg(raw, created, moves, dissolved, grown, decisions, now)
+    else:
+        await raw.executemany(INSERT_MEC, created)
+        await raw.executemany("UPDATE case_links SET mec_id = ? WHERE case_id = ?", moves)
+        await raw.executemany(DISSOLVE_MEC, dissolved)
+        for chunk in chunks(grown):
+            await raw.execute(f"UPDATE multi_episode_cases SET needs_review = TRUE WHERE id IN ({marks(len(chunk))})",
+                              chunk)
+        await raw.executemany(INSERT_DECISION, decisions)
     changed = {m for c, m in new_mec.items() if old_mec.get(c) != m and m is not None}
     changed |= {old_mec[c] for c in new_mec if old_mec.get(c) is not None and old_mec[c] != new_mec[c]}
     changed -= gone
     await refresh_aggregates(raw, changed)
     return changed | gone
+
+
+# PostgreSQL: what `assign_mecs` writes, in one statement whatever the number of rows, each
+# kind of row as column arrays: new multi-episode cases, cases moved to another (or to none),
+# dissolved ones, grown ones to review, and the decisions in their order. No two parts touch the
+# same row: new, grown and dissolved multi-episode cases are distinct, and only one part writes
+# links. The decisions may name a multi-episode case created in the same statement: foreign
+# keys are checked at its end.
+_ASSIGN_PG = (
+    "WITH created AS (INSERT INTO multi_episode_cases (id, status, needs_review, size, region_count, victims, "
+    "  damage_kzt, recovered_kzt, has_hub, created_at, updated_at) "
+    "  SELECT x.id, x.status, TRUE, x.size, 0, 0, 0, 0, FALSE, ?::timestamptz, ?::timestamptz "
+    "  FROM unnest(?::bigint[], ?::text[], ?::integer[]) AS x(id, status, size)), "
+    "moved AS (UPDATE case_links SET mec_id = x.mec_id FROM unnest(?::bigint[], ?::bigint[]) AS x(mec_id, case_id) "
+    "  WHERE case_links.case_id = x.case_id), "
+    "dissolved AS (UPDATE multi_episode_cases SET status = x.status, merged_into_id = x.into_id, size = 0, "
+    "  updated_at = ?::timestamptz FROM unnest(?::text[], ?::bigint[], ?::bigint[]) AS x(status, into_id, id) "
+    "  WHERE multi_episode_cases.id = x.id), "
+    "grown AS (UPDATE multi_episode_cases SET needs_review = TRUE WHERE id = ANY(?::bigint[])), "
+    "decided AS (INSERT INTO mec_decisions (mec_id, principal_id, action, reason, payload, created_at) "
+    "  SELECT x.mec_id, NULL, x.action, NULL, x.payload, ?::timestamptz "
+    "  FROM unnest(?::bigint[], ?::text[], ?::json[]) WITH ORDINALITY AS x(mec_id, action, payload, n) ORDER BY x.n) "
+    "SELECT 1"
+)
+
+
+async def _write_assignments_pg(raw: Raw, created: list[tuple[object, ...]], moves: list[tuple[int | None, int]],
+                                dissolved: list[tuple[object, ...]], grown: list[int],
+                                decisions: list[tuple[object, ...]], now: object) -> None:
+    """`assign_mecs`'s writes on PostgreSQL (`_ASSIGN_PG`): one round trip instead of up to five."""
+    if not (created or moves or dissolved or grown or decisions):
+        return
+    new_rows = columns([(mid, status, size) for mid, status, size, _, _ in created], 3)
+    gone_rows = columns([(status, into, mid) for status, into, _, mid in dissolved], 3)
+    decision_rows = columns([(mid, action, payload) for mid, action, _, payload, _ in decisions], 3)
+    await raw.execute(_ASSIGN_PG, (now, now, *new_rows, *columns(moves, 2), now, *gone_rows, sorted(grown), now,
+                                   *decision_rows))
 
 
 _ALL = "IS NOT NULL"

@@ -510,3 +510,40 @@ async def test_a_case_write_stores_its_victim_and_mentions_as_given(sessions, wi
         ("W2", "Only a name", None, None)]
     assert mentions == [("W1", "card", "suspect", "перевод 150 000"), ("W1", "phone", "victim", None),
                         ("W2", "telegram", "suspect", "writes first")]
+
+
+async def _confirm(sessions, reg: str) -> int:
+    """Confirm the multi-episode case that holds `reg`; return its id."""
+    async with sessions.begin() as s:
+        mec_id = (await s.execute(select(CaseLink.mec_id).join(Case, Case.id == CaseLink.case_id)
+                                  .where(Case.registration_number == reg))).scalar_one()
+        await decisions.confirm(s, mec_id, None, "checked")
+    return mec_id
+
+
+async def _needs_review(sessions, mec_id: int) -> bool:
+    async with sessions() as s:
+        return (await s.get(MultiEpisodeCase, mec_id)).needs_review
+
+
+async def test_a_confirmed_multi_episode_case_that_grows_goes_back_to_review(sessions) -> None:
+    """Whichever way a confirmed multi-episode case gains episodes (one new case joins it, a
+    new case merges another into it, an edited case joins it through the general path), it
+    is back in the analysts' review queue."""
+    await load(sessions, case("R1", "KZ-61", ("card", CARDS[0])), case("R2", "KZ-23", ("card", CARDS[0])),
+               case("D1", "KZ-33", ("card", CARDS[2])))
+    mec = await _confirm(sessions, "R1")
+    assert not await _needs_review(sessions, mec)
+    await load(sessions, case("R3", "KZ-71", ("card", CARDS[0])))  # joins it alone
+    assert await _needs_review(sessions, mec)
+
+    await load(sessions, case("B1", "KZ-61", ("card", CARDS[1])), case("B2", "KZ-23", ("card", CARDS[1])))
+    await _confirm(sessions, "R1")
+    await load(sessions, case("C1", "KZ-59", ("card", CARDS[0]), ("card", CARDS[1])))  # merges B's into it
+    assert await partition(sessions) == {frozenset({"R1", "R2", "R3", "B1", "B2", "C1"})}
+    assert await _needs_review(sessions, mec)
+
+    await _confirm(sessions, "R1")
+    await load(sessions, case("D1", "KZ-33", ("card", CARDS[2]), ("card", CARDS[0])))  # an edit: the general path
+    assert await partition(sessions) == {frozenset({"R1", "R2", "R3", "B1", "B2", "C1", "D1"})}
+    assert await _needs_review(sessions, mec)
