@@ -123,7 +123,8 @@ async def assign_mecs(
 # dissolved ones, grown ones to review, and the decisions in their order. No two parts touch the
 # same row: new, grown and dissolved multi-episode cases are distinct, and only one part writes
 # links. The decisions may name a multi-episode case created in the same statement: foreign
-# keys are checked at its end.
+# keys are checked at its end. Their payloads travel as text[]: asyncpg would look up json[]
+# in the server's catalogue (three more round trips) the first time a connection sends one.
 _ASSIGN_PG = (
     "WITH created AS (INSERT INTO multi_episode_cases (id, status, needs_review, size, region_count, victims, "
     "  damage_kzt, recovered_kzt, has_hub, created_at, updated_at) "
@@ -136,8 +137,8 @@ _ASSIGN_PG = (
     "  WHERE multi_episode_cases.id = x.id), "
     "grown AS (UPDATE multi_episode_cases SET needs_review = TRUE WHERE id = ANY(?::bigint[])), "
     "decided AS (INSERT INTO mec_decisions (mec_id, principal_id, action, reason, payload, created_at) "
-    "  SELECT x.mec_id, NULL, x.action, NULL, x.payload, ?::timestamptz "
-    "  FROM unnest(?::bigint[], ?::text[], ?::json[]) WITH ORDINALITY AS x(mec_id, action, payload, n) ORDER BY x.n) "
+    "  SELECT x.mec_id, NULL, x.action, NULL, x.payload::json, ?::timestamptz "
+    "  FROM unnest(?::bigint[], ?::text[], ?::text[]) WITH ORDINALITY AS x(mec_id, action, payload, n) ORDER BY x.n) "
     "SELECT 1"
 )
 
