@@ -323,7 +323,7 @@ def measure(backend: str, url: str, path: Path, n: int, lines_tail: list[str], a
     print(f"  validate+normalise {timings['validate_normalise']:6.1f} s   persist {timings['persist']:6.1f} s   "
           f"indexes+rollup {timings['indexes_rollup']:5.1f} s   link {timings['link']:6.1f} s")
     print(f"    link = relink {timings['relink']:.1f} s + commit {timings['commit']:.1f} s "
-          f"+ planner statistics {timings['planner_statistics']:.1f} s")
+          f"+ {'vacuum and ' if backend == 'postgres' else ''}planner statistics {timings['vacuum_analyze']:.1f} s")
     print(f"  end to end {total:6.1f} s = {n / total:,.0f} cases/s, {nm / total:,.0f} mentions/s")
     probe = (probe_before + probe_after) / 2
     print(f"  host speed probe (validating 5,000 cases in one process alone): {probe_before:.1f} µs a case before "

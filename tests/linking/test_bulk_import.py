@@ -298,3 +298,28 @@ async def test_incremental_imports_and_a_full_relink_leave_the_same_phone_statis
         await full_relink(s, 3)
     assert await stats() == incremental
     await engine.dispose()
+
+
+async def test_a_bulk_load_on_postgres_leaves_its_pages_vacuumed_and_analysed(pg_url: str, tmp_path: Path) -> None:
+    """A load leaves the visibility map of its new pages unset, so index-only scans of them
+    also read the heap until a vacuum runs; the bulk path vacuums and analyses what it loaded
+    itself, whatever autovacuum is set to."""
+    from sqlalchemy import text
+
+    from hq.bulk_import import LOADED_TABLES
+
+    export = tmp_path / "demo.jsonl"
+    export.write_text("\n".join(json.dumps(o) for o in generate()) + "\n")
+    engine = make_engine(pg_url)
+    try:
+        await bulk_import(engine, make_sessionmaker(engine), [export], PEPPER.encode(), hub_threshold=3, workers=1)
+        async with engine.connect() as conn:
+            pages = {name: (int(p), int(v)) for name, p, v in await conn.execute(text(
+                "SELECT relname, relpages, relallvisible FROM pg_class WHERE relname IN ('mentions', 'case_links')"))}
+            done = {name for (name,) in await conn.execute(text(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL AND last_analyze IS NOT NULL"))}
+        assert pages["mentions"][0] > 0 and pages["mentions"][1] == pages["mentions"][0]
+        assert pages["case_links"][1] == pages["case_links"][0]
+        assert set(LOADED_TABLES) <= done
+    finally:
+        await engine.dispose()
