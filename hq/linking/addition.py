@@ -289,6 +289,7 @@ async def _link_across_flips(raw: Raw, case_id: int, group_id: int, groups: set[
     old: dict[int, tuple[int, int | None]] = {}
     edges: list[Edge] = []
     hub_now = {p: fresh[p][1] for p in flips}
+    hub_cases: set[int] = set()  # cases that name a flipped phone: their hub flag may change
     for part, case, a, b, strength, hub in rows:
         case = int(case)
         if part == 0:
@@ -297,10 +298,13 @@ async def _link_across_flips(raw: Raw, case_id: int, group_id: int, groups: set[
             if a is None or (b is None and int(a) != case):
                 return None  # a case without links, or links out of shape: the general path repairs it
             old[case] = (int(a), None if b is None else int(b))
-        elif strength != PHONE_STRENGTH or not hub_now.get(int(a), bool(hub)):
-            edges.append((case, int(a), int(b), strength))
+        else:
+            if int(a) in flips:
+                hub_cases.add(case)
+            if strength != PHONE_STRENGTH or not hub_now.get(int(a), bool(hub)):
+                edges.append((case, int(a), int(b), strength))
 
     await raw.execute(_INSERT_LINK, (case_id, group_id, None))
     await _merge_groups(raw, group_id, groups, stored, fresh)
     old[case_id] = (group_id, None)
-    return await assign_mecs(raw, label_cases(set(old), edges), old)
+    return await assign_mecs(raw, label_cases(set(old), edges), old, hub_cases)

@@ -154,12 +154,21 @@ async def full_relink(session: AsyncSession, hub_threshold: int, linked: Linked 
     await lock_writes(session)
     raw = await Raw.of(session, direct=False)  # plain tuples straight from the driver: millions of rows, no row objects
     old = _ints(await raw.fetch("SELECT case_id, group_id, COALESCE(mec_id, 0) FROM case_links"), 3)
+    m: np.ndarray | None = None
     if linked is None:
         case_ids = _ints(await raw.fetch("SELECT id FROM cases ORDER BY id"), 1)[:, 0]
         m = _ints(await raw.fetch(MENTIONS_SQL), 4)
         linked = link_all(case_ids, np.searchsorted(case_ids, m[:, 0]), m[:, 1], m[:, 2], m[:, 3].astype(bool),
                           hub_threshold, first=len(old) == 0)
     case_ids, group_ids = linked.case_ids, linked.group_ids
+    # Cases that name a phone whose hub flag flips: their multi-episode cases' hub flag is
+    # refreshed even where no case moves (`assign_mecs`).
+    hub_cases: set[int] = set()
+    if len(old) and m is not None:
+        was_hub = {int(i) for (i,) in await raw.fetch("SELECT identifier_id FROM identifier_stats WHERE hub = TRUE")}
+        flipped = was_hub ^ {i for i, _, hub in linked.stats if hub}
+        if flipped:
+            hub_cases = set(m[np.isin(m[:, 1], sorted(flipped)), 0].tolist())
 
     # The first linking of a database (after a bulk load) writes both link tables whole: on
     # PostgreSQL their foreign keys are checked once afterwards instead of by a trigger per row.
@@ -182,7 +191,7 @@ async def full_relink(session: AsyncSession, hub_threshold: int, linked: Linked 
     await raw.executemany("UPDATE case_links SET group_id = ? WHERE case_id = ?", group_moves)
     labels = dict(zip(case_ids.tolist(), linked.mec_labels.tolist()))
     old_links = {c: old_by_case.get(c, (0, None)) for c in labels}
-    return await assign_mecs(raw, labels, old_links)
+    return await assign_mecs(raw, labels, old_links, hub_cases)
 
 
 async def _fresh_links(raw: Raw, linked: Linked, restore: list[str]) -> set[int]:

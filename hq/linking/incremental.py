@@ -280,13 +280,15 @@ async def relink(session: AsyncSession, seed_cases: Iterable[int], touched_ident
 
     # Level 2: multi-episode cases = core groups joined by non-hub phones.
     start2 = set(region1)
+    hub_cases: set[int] = set()  # cases that name a flipped phone: their hub flag may change
     if flipped:
-        start2 |= {e[0] for e in await cache.of_identifiers(flipped)}
+        hub_cases = {e[0] for e in await cache.of_identifiers(flipped)}
+        start2 |= hub_cases
     old2 = await links.get(start2)
     start2 |= await _cases_with(session, "mec_id", {m for _, m in old2.values() if m is not None})
     region2, edges2 = await _walk(cache, start2, with_phones=True)
     labels = label_cases(region2, edges2)
-    return await assign_mecs(await Raw.of(session), labels, await links.get(region2))
+    return await assign_mecs(await Raw.of(session), labels, await links.get(region2), hub_cases)
 
 
 class _LinkCache:

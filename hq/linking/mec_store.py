@@ -61,9 +61,14 @@ INSERT_DECISION = (
 
 
 async def assign_mecs(
-    raw: Raw, labels: dict[int, int], old_links: dict[int, tuple[int, int | None]]
+    raw: Raw, labels: dict[int, int], old_links: dict[int, tuple[int, int | None]],
+    hub_cases: Iterable[int] = (),
 ) -> set[int]:
     """Write mec ids for every case in a closed region; return the mec ids that changed.
+
+    `hub_cases`: cases of the region that mention a phone whose hub flag flipped. Their
+    multi-episode cases' totals are refreshed (and reported as changed) even where no case
+    moved, because whether a hub is among their identifiers may have changed.
 
     Set-oriented: a constant number of statements whatever the number of components, so
     the bulk path (thousands of components) and the incremental path share this code.
@@ -113,6 +118,7 @@ async def assign_mecs(
         await raw.executemany(INSERT_DECISION, decisions)
     changed = {m for c, m in new_mec.items() if old_mec.get(c) != m and m is not None}
     changed |= {old_mec[c] for c in new_mec if old_mec.get(c) is not None and old_mec[c] != new_mec[c]}
+    changed |= {new_mec[c] for c in hub_cases if new_mec.get(c) is not None}
     changed -= gone
     await refresh_aggregates(raw, changed)
     return changed | gone

@@ -323,3 +323,34 @@ async def test_a_bulk_load_on_postgres_leaves_its_pages_vacuumed_and_analysed(pg
         assert set(LOADED_TABLES) <= done
     finally:
         await engine.dispose()
+
+
+async def test_a_bulk_load_that_makes_a_hub_elsewhere_flags_a_case_that_does_not_change(db_url: str,
+                                                                                       tmp_path: Path) -> None:
+    """As in tests/linking/test_linking.py, through the bulk path into a database that has
+    cases: the load's last case makes the hotline a hub away from the three rings it ties
+    together with other phones, which keep every case and must now say they have a hub."""
+    from hq.models import MultiEpisodeCase
+    from tests.helpers import case
+    from tests.linking.test_linking import CARDS, HOTLINE
+
+    chain = ["+7 701 200 00 01", "+7 701 200 00 02"]
+    rings = [case(f"C{ring}{member}", "KZ-61", ("card", CARDS[ring]), ("phone", HOTLINE),
+                  *[("phone", chain[p]) for p in (ring - 1, ring) if 0 <= p < 2])
+             for ring in range(3) for member in range(2)]
+    rings.append(case("D0", "KZ-23", ("card", "4263982640269299")))
+    engine = make_engine(db_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        await import_lines(sessions, [json.dumps(o) for o in rings], "t", load_directory(), PEPPER.encode())
+        export = tmp_path / "more.jsonl"
+        export.write_text(json.dumps(case("D1", "KZ-23", ("card", "4263982640269299"), ("phone", HOTLINE))) + "\n")
+        report = await bulk_import(engine, sessions, [export], PEPPER.encode(), hub_threshold=3, workers=1)
+        assert report.inserted == 1
+        assert await partition(sessions) == {frozenset(f"C{r}{m}" for r in range(3) for m in range(2)),
+                                             frozenset({"D0", "D1"})}
+        async with sessions() as s:
+            mecs = (await s.execute(select(MultiEpisodeCase).where(MultiEpisodeCase.size > 0))).scalars().all()
+            assert sorted((m.size, m.has_hub) for m in mecs) == [(2, True), (6, True)]
+    finally:
+        await engine.dispose()

@@ -8,7 +8,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from hq.case_record import parse_case
 from hq.importer import import_lines
+from hq.ingest import ingest
 from hq.linking import decisions
 from hq.linking.explain import explain
 from hq.models import Case, CaseLink, Identifier, IdentifierStat, MultiEpisodeCase
@@ -547,3 +549,37 @@ async def test_a_confirmed_multi_episode_case_that_grows_goes_back_to_review(ses
     await load(sessions, case("D1", "KZ-33", ("card", CARDS[2]), ("card", CARDS[0])))  # an edit: the general path
     assert await partition(sessions) == {frozenset({"R1", "R2", "R3", "B1", "B2", "C1", "D1"})}
     assert await _needs_review(sessions, mec)
+
+
+@pytest.mark.parametrize("arrival", ["one_by_one", "one_by_one_general_path", "one_batch"])
+async def test_a_phone_that_becomes_a_hub_elsewhere_is_flagged_on_a_case_that_does_not_change(sessions,
+                                                                                                arrival) -> None:
+    """Three rings chained by ordinary phones, all calling from the hotline, form one
+    multi-episode case. A fourth ring forms elsewhere (its second case names the hotline):
+    the hotline becomes a hub, the fourth ring is not joined, and the first multi-episode case
+    keeps every case, but it now has a hub among its identifiers and must say so. One by one,
+    the last case takes the fast path's hub-flip branch, or the general path when forced."""
+    chain = ["+7 701 200 00 01", "+7 701 200 00 02"]
+    objs = []
+    for ring in range(3):
+        links = [("phone", chain[p]) for p in (ring - 1, ring) if 0 <= p < 2]
+        objs += [case(f"C{ring}{member}", "KZ-61", ("card", CARDS[ring]), ("phone", HOTLINE), *links)
+                 for member in range(2)]
+    objs += [case("D0", "KZ-23", ("card", "4263982640269299")),
+             case("D1", "KZ-23", ("card", "4263982640269299"), ("phone", HOTLINE))]
+    if arrival == "one_by_one":
+        for obj in objs:
+            await load(sessions, obj)
+    elif arrival == "one_by_one_general_path":
+        for obj in objs:
+            async with sessions.begin() as s:
+                await ingest(s, [parse_case(obj, load_directory(), pepper=PEPPER.encode())], fast=False)
+    else:
+        await load(sessions, *objs)
+    assert await partition(sessions) == {frozenset(f"C{r}{m}" for r in range(3) for m in range(2)),
+                                         frozenset({"D0", "D1"})}
+    async with sessions() as s:
+        stat = (await s.execute(select(IdentifierStat).where(IdentifierStat.hub.is_(True)))).scalar_one()
+        assert stat.group_count == 4
+        mecs = (await s.execute(select(MultiEpisodeCase).where(MultiEpisodeCase.size > 0))).scalars().all()
+        assert sorted((m.size, m.has_hub) for m in mecs) == [(2, True), (6, True)]
