@@ -45,14 +45,15 @@ _INSERT_IDENTIFIER = ("INSERT INTO identifiers (kind, key, display, strength, ex
 # PostgreSQL: insert the missing identifiers and read every id back in one round trip. The
 # rows the INSERT adds come back from RETURNING; the others, already there, from the join
 # (a statement's parts share one snapshot, so the join does not see what the INSERT adds).
-_ENSURE_PG = (
-    "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS v(kind, key, display, strength)), "
+_IDENTIFIERS_PG = (  # the CTEs that end in `ids`: (id, kind, key) of every identifier given
+    "v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS v(kind, key, display, strength)), "
     "ins AS (INSERT INTO identifiers (kind, key, display, strength, excluded) "
     "  SELECT kind, key, display, strength, FALSE FROM v ORDER BY kind, key "
-    "  ON CONFLICT DO NOTHING RETURNING id, kind, key) "
-    "SELECT id, kind, key FROM ins UNION ALL "
-    "SELECT i.id, i.kind, i.key FROM v JOIN identifiers i ON i.kind = v.kind AND i.key = v.key"
+    "  ON CONFLICT DO NOTHING RETURNING id, kind, key), "
+    "ids AS (SELECT id, kind, key FROM ins UNION ALL "
+    "  SELECT i.id, i.kind, i.key FROM v JOIN identifiers i ON i.kind = v.kind AND i.key = v.key)"
 )
+_ENSURE_PG = f"WITH {_IDENTIFIERS_PG} SELECT id, kind, key FROM ids"
 # PostgreSQL: a write's victims and mentions in one statement, column arrays unnested.
 _INSERT_VICTIMS_AND_MENTIONS_PG = (
     "WITH v AS (INSERT INTO victims (case_id, name, phone, iin) "
@@ -71,12 +72,7 @@ _INSERT_VICTIMS_AND_MENTIONS_PG = (
 # The case's values are cast to their columns' types: in `INSERT … SELECT` PostgreSQL does
 # not infer a parameter's type from its target column as it does in `VALUES`.
 _INSERT_NEW_CASE_PG = (
-    "WITH v AS (SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) AS v(kind, key, display, strength)), "
-    "ins AS (INSERT INTO identifiers (kind, key, display, strength, excluded) "
-    "  SELECT kind, key, display, strength, FALSE FROM v ORDER BY kind, key "
-    "  ON CONFLICT DO NOTHING RETURNING id, kind, key), "
-    "ids AS (SELECT id, kind, key FROM ins UNION ALL "
-    "  SELECT i.id, i.kind, i.key FROM v JOIN identifiers i ON i.kind = v.kind AND i.key = v.key), "
+    f"WITH {_IDENTIFIERS_PG}, "
     f"c AS (INSERT INTO cases ({', '.join(_CASE_COLUMNS)}, created_at, updated_at) "
     f"  SELECT {', '.join(f'?::{pg_type(Case.__table__.c[c])}' for c in (*_CASE_COLUMNS, 'created_at', 'updated_at'))} "
     "  WHERE (SELECT COUNT(*) FROM ids) = ? ON CONFLICT DO NOTHING RETURNING id), "

@@ -331,20 +331,15 @@ async def test_a_bulk_load_that_makes_a_hub_elsewhere_flags_a_case_that_does_not
     cases: the load's last case makes the hotline a hub away from the three rings it ties
     together with other phones, which keep every case and must now say they have a hub."""
     from hq.models import MultiEpisodeCase
-    from tests.helpers import case
-    from tests.linking.test_linking import CARDS, HOTLINE
+    from tests.linking.test_linking import hub_elsewhere_cases
 
-    chain = ["+7 701 200 00 01", "+7 701 200 00 02"]
-    rings = [case(f"C{ring}{member}", "KZ-61", ("card", CARDS[ring]), ("phone", HOTLINE),
-                  *[("phone", chain[p]) for p in (ring - 1, ring) if 0 <= p < 2])
-             for ring in range(3) for member in range(2)]
-    rings.append(case("D0", "KZ-23", ("card", "4263982640269299")))
+    *before, last = hub_elsewhere_cases()
     engine = make_engine(db_url)
     sessions = make_sessionmaker(engine)
     try:
-        await import_lines(sessions, [json.dumps(o) for o in rings], "t", load_directory(), PEPPER.encode())
+        await import_lines(sessions, [json.dumps(o) for o in before], "t", load_directory(), PEPPER.encode())
         export = tmp_path / "more.jsonl"
-        export.write_text(json.dumps(case("D1", "KZ-23", ("card", "4263982640269299"), ("phone", HOTLINE))) + "\n")
+        export.write_text(json.dumps(last) + "\n")
         report = await bulk_import(engine, sessions, [export], PEPPER.encode(), hub_threshold=3, workers=1)
         assert report.inserted == 1
         assert await partition(sessions) == {frozenset(f"C{r}{m}" for r in range(3) for m in range(2)),

@@ -551,6 +551,20 @@ async def test_a_confirmed_multi_episode_case_that_grows_goes_back_to_review(ses
     assert await _needs_review(sessions, mec)
 
 
+def hub_elsewhere_cases() -> list[dict]:
+    """Three rings (C0*, C1*, C2*) tied by their cards, chained by two ordinary phones and all
+    calling from the hotline; then a fourth ring elsewhere (D0, D1) of which only the last
+    case names the hotline, making it a hub in four rings."""
+    chain = ["+7 701 200 00 01", "+7 701 200 00 02"]
+    objs = []
+    for ring in range(3):
+        links = [("phone", chain[p]) for p in (ring - 1, ring) if 0 <= p < 2]
+        objs += [case(f"C{ring}{member}", "KZ-61", ("card", CARDS[ring]), ("phone", HOTLINE), *links)
+                 for member in range(2)]
+    return objs + [case("D0", "KZ-23", ("card", "4263982640269299")),
+                   case("D1", "KZ-23", ("card", "4263982640269299"), ("phone", HOTLINE))]
+
+
 @pytest.mark.parametrize("arrival", ["one_by_one", "one_by_one_general_path", "one_batch"])
 async def test_a_phone_that_becomes_a_hub_elsewhere_is_flagged_on_a_case_that_does_not_change(sessions,
                                                                                                 arrival) -> None:
@@ -559,14 +573,7 @@ async def test_a_phone_that_becomes_a_hub_elsewhere_is_flagged_on_a_case_that_do
     the hotline becomes a hub, the fourth ring is not joined, and the first multi-episode case
     keeps every case, but it now has a hub among its identifiers and must say so. One by one,
     the last case takes the fast path's hub-flip branch, or the general path when forced."""
-    chain = ["+7 701 200 00 01", "+7 701 200 00 02"]
-    objs = []
-    for ring in range(3):
-        links = [("phone", chain[p]) for p in (ring - 1, ring) if 0 <= p < 2]
-        objs += [case(f"C{ring}{member}", "KZ-61", ("card", CARDS[ring]), ("phone", HOTLINE), *links)
-                 for member in range(2)]
-    objs += [case("D0", "KZ-23", ("card", "4263982640269299")),
-             case("D1", "KZ-23", ("card", "4263982640269299"), ("phone", HOTLINE))]
+    objs = hub_elsewhere_cases()
     if arrival == "one_by_one":
         for obj in objs:
             await load(sessions, obj)
