@@ -18,8 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from hq.linking.graph import Edge, label_cases
-from hq.linking.mec_store import (CREATE_MEC_PG, DISSOLVE_MEC, INSERT_DECISION, INSERT_MEC, assign_mecs,
-                                  next_mec_ids, refresh_aggregates)
+from hq.linking.mec_store import (CREATE_MEC_PG, DISSOLVE_MEC, INSERT_DECISION, INSERT_LINK, INSERT_MEC, Arrival,
+                                  assign_mecs, next_mec_ids, refresh_aggregates, regroup)
+from hq.linking.phone_stats import NO_STAT, UPSERT_PHONE_STAT, UPSERT_PHONE_STATS_PG
 from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
 from hq.rawsql import Raw, columns
@@ -92,15 +93,6 @@ _JOIN_ONE = (
     "WHERE m.id = ? AND c.id = ? AND multi_episode_cases.id = m.id"
 )
 
-_ON_PHONE = "ON CONFLICT (identifier_id) DO UPDATE SET group_count = excluded.group_count, hub = excluded.hub"
-UPSERT_PHONE_STAT = (  # also what incremental.refresh_hubs writes
-    f"INSERT INTO identifier_stats (identifier_id, group_count, hub) VALUES (?, ?, ?) {_ON_PHONE}"
-)
-# PostgreSQL: the same for any number of phones as column arrays, as a part of a bigger
-# statement (`_JOIN_ONE_PG`). The WHERE keeps ON CONFLICT from being read as a join's ON.
-UPSERT_PHONE_STATS_PG = ("INSERT INTO identifier_stats (identifier_id, group_count, hub) "
-                         f"SELECT * FROM unnest(?::bigint[], ?::integer[], ?::boolean[]) WHERE TRUE {_ON_PHONE}")
-
 
 # PostgreSQL, for that same commonest write: the new case's link, the decision and the phones'
 # changed counts ride along with the totals' update as data-modifying CTEs, one round trip
@@ -108,11 +100,8 @@ UPSERT_PHONE_STATS_PG = ("INSERT INTO identifier_stats (identifier_id, group_cou
 # writes: _JOIN_ONE skips the new case's own link (`<> c.id`) and never reads the decisions
 # or the phones' counts. SQLite has no data-modifying CTEs and runs the four one after the
 # other; on either the result is the same.
-_INSERT_LINK = "INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)"
-_JOIN_ONE_PG = (f"WITH link AS ({_INSERT_LINK}), decision AS ({INSERT_DECISION}), "
+_JOIN_ONE_PG = (f"WITH link AS ({INSERT_LINK}), decision AS ({INSERT_DECISION}), "
                 f"stats AS ({UPSERT_PHONE_STATS_PG}) {_JOIN_ONE}")
-
-NO_STAT = (0, False)  # what a phone without an identifier_stats row counts as: no group, no hub
 
 
 def _stat(group_count: Any, hub: Any) -> tuple[int, bool]:
@@ -129,10 +118,7 @@ async def _merge_groups(raw: Raw, group_id: int, groups: set[int], stored: dict[
                         fresh: dict[int, tuple[int, bool]], *, stats: bool = True) -> None:
     """The core groups the new case joins become one, named `group_id`, and the phones'
     counts change with them (unless `stats` is False: the caller writes `_changed_stats`)."""
-    merged = sorted(groups - {group_id})
-    if merged:
-        among, ids = raw.among(merged)
-        await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id {among}", (group_id, *ids))
+    await regroup(raw, group_id, sorted(groups - {group_id}))
     if stats:
         await raw.executemany(UPSERT_PHONE_STAT, _changed_stats(stored, fresh))
 
@@ -211,7 +197,7 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
     # Writes.
     now = raw.timestamp(utcnow())
     if not one_statement:
-        await raw.execute(_INSERT_LINK, (case_id, group_id, mec_id))
+        await raw.execute(INSERT_LINK, (case_id, group_id, mec_id))
     await _merge_groups(raw, group_id, groups, stored, fresh, stats=not one_statement)
     if mec_id is None:
         return set()
@@ -249,7 +235,8 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
 
 # Every case that mentions one of the given identifiers (`Raw.among`) as a suspect, or is
 # the given case, and every case of their multi-episode cases (part 0: with its links), and
-# their linking mentions (part 1: with the split tag and the phone's stored hub flag).
+# their linking mentions (part 1: with the split tag and the phone's stored hub flag); and the
+# largest multi-episode case id (part 2), which new ones follow.
 _REGION = (
     "WITH seed AS (SELECT case_id FROM mentions WHERE identifier_id {} AND role = ? "
     "  UNION SELECT id FROM cases WHERE id = ?), "
@@ -263,7 +250,9 @@ _REGION = (
     "JOIN identifiers i ON i.id = m.identifier_id "
     "LEFT JOIN split_cuts sc ON sc.case_id = m.case_id AND sc.identifier_id = m.identifier_id "
     "LEFT JOIN identifier_stats st ON st.identifier_id = m.identifier_id "
-    "WHERE m.role = ? AND i.excluded = FALSE AND i.strength IN (?, ?)"
+    "WHERE m.role = ? AND i.excluded = FALSE AND i.strength IN (?, ?) "
+    "UNION ALL "
+    "SELECT 2, MAX(id), NULL, NULL, NULL, NULL FROM multi_episode_cases"
 )
 
 
@@ -290,7 +279,11 @@ async def _link_across_flips(raw: Raw, case_id: int, group_id: int, groups: set[
     edges: list[Edge] = []
     hub_now = {p: fresh[p][1] for p in flips}
     hub_cases: set[int] = set()  # cases that name a flipped phone: their hub flag may change
+    top_mec_id = 0
     for part, case, a, b, strength, hub in rows:
+        if part == 2:
+            top_mec_id = int(case or 0)
+            continue
         case = int(case)
         if part == 0:
             if case == case_id:
@@ -304,7 +297,7 @@ async def _link_across_flips(raw: Raw, case_id: int, group_id: int, groups: set[
             if strength != PHONE_STRENGTH or not hub_now.get(int(a), bool(hub)):
                 edges.append((case, int(a), int(b), strength))
 
-    await raw.execute(_INSERT_LINK, (case_id, group_id, None))
-    await _merge_groups(raw, group_id, groups, stored, fresh)
     old[case_id] = (group_id, None)
-    return await assign_mecs(raw, label_cases(set(old), edges), old, hub_cases)
+    arrival = Arrival(case_id, group_id, sorted(groups - {group_id}), _changed_stats(stored, fresh))
+    return await assign_mecs(raw, label_cases(set(old), edges), old, hub_cases, arrival=arrival,
+                             top_mec_id=top_mec_id)

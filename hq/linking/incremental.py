@@ -16,9 +16,10 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hq.linking.addition import NO_STAT, UPSERT_PHONE_STAT, link_new_case
+from hq.linking.addition import link_new_case
 from hq.linking.graph import Edge, chunks, label_cases
 from hq.linking.mec_store import assign_mecs, refresh_aggregates
+from hq.linking.phone_stats import NO_STAT, UPSERT_PHONE_STAT
 from hq.linking.rules import CORE_STRENGTH, LINKABLE_STRENGTHS, LINKING_ROLE, PHONE_STRENGTH
 from hq.rawsql import Raw, marks, mark_write_locked
 

@@ -229,3 +229,36 @@ async def test_the_fast_path_really_runs_and_splits_across_a_hub_flip(db_url: st
         assert sorted(map(sorted, rings.values())) == [["H0"], ["H1"], ["H2"], ["H3"]]
     finally:
         await engine.dispose()
+
+
+def test_a_case_that_merges_two_rings_and_unmakes_a_hub_regroups_the_cases_it_moves(db_url: str, tmp_path,
+                                                                                     monkeypatch) -> None:
+    """Four two-case rings called from one hotline make it a hub. A case naming two rings'
+    cards merges those two into one core group, so the hotline is in three groups again and
+    joins all four rings. That case takes the fast path's flip branch, whose one write moves
+    three rings into the first ring's multi-episode case and renames the second ring's group
+    at once: both must land on each of the second ring's cases, as the general path leaves them."""
+    import hq.linking.addition as addition
+
+    objs = [case(f"H{ring}{member}", "KZ-61", ("card", CARDS[ring]), HOTLINE,
+                 ("phone", f"+7 701 100 0{ring} 0{member}")) for ring in range(4) for member in range(2)]
+    objs.append(case("HX1", "KZ-23", ("card", CARDS[0]), ("card", CARDS[1])))
+    flips: list[int] = []
+    across = addition._link_across_flips
+
+    async def counted(raw: Any, case_id: int, *args: Any) -> Any:
+        flips.append(case_id)
+        return await across(raw, case_id, *args)
+
+    monkeypatch.setattr(addition, "_link_across_flips", counted)
+    other = _sqlite_db(tmp_path) if db_url.startswith("sqlite") else _pg_db()
+    fast = asyncio.run(_run(db_url, objs, True))
+    assert len(flips) == 2  # the fourth ring's second case makes the hotline a hub, HX1 unmakes it
+    general = asyncio.run(_run(other, objs, False))
+    assert fast == general
+    assert [m[2] for m in fast["mecs"] if m[1] != "dissolved"] == [9]
+    groups: dict[str, set[str]] = {}
+    for reg, group, _ in fast["links"]:
+        groups.setdefault(group, set()).add(reg)
+    assert sorted(map(sorted, groups.values())) == [
+        ["H00", "H01", "H10", "H11", "HX1"], ["H20", "H21"], ["H30", "H31"]]
