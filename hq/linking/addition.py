@@ -235,24 +235,26 @@ async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] 
 
 # Every case that mentions one of the given identifiers (`Raw.among`) as a suspect, or is
 # the given case, and every case of their multi-episode cases (part 0: with its links), and
-# their linking mentions (part 1: with the split tag and the phone's stored hub flag); and the
+# their linking mentions and their mentions of hubs (part 1: with the split tag, the
+# identifier's strength, the phone's stored hub flag and whether it is excluded); and the
 # largest multi-episode case id (part 2), which new ones follow.
 _REGION = (
     "WITH seed AS (SELECT case_id FROM mentions WHERE identifier_id {} AND role = ? "
     "  UNION SELECT id FROM cases WHERE id = ?), "
     "region AS (SELECT case_id FROM seed UNION SELECT l.case_id FROM case_links l "
     "  WHERE l.mec_id IN (SELECT sl.mec_id FROM case_links sl JOIN seed ON seed.case_id = sl.case_id)) "
-    "SELECT 0, r.case_id, l.group_id, l.mec_id, NULL, NULL FROM region r "
+    "SELECT 0, r.case_id, l.group_id, l.mec_id, NULL, NULL, NULL FROM region r "
     "LEFT JOIN case_links l ON l.case_id = r.case_id "
     "UNION ALL "
-    "SELECT 1, m.case_id, m.identifier_id, COALESCE(sc.tag, 0), i.strength, COALESCE(st.hub, FALSE) FROM region r "
+    "SELECT 1, m.case_id, m.identifier_id, COALESCE(sc.tag, 0), i.strength, COALESCE(st.hub, FALSE), i.excluded "
+    "FROM region r "
     "JOIN mentions m ON m.case_id = r.case_id "
     "JOIN identifiers i ON i.id = m.identifier_id "
     "LEFT JOIN split_cuts sc ON sc.case_id = m.case_id AND sc.identifier_id = m.identifier_id "
     "LEFT JOIN identifier_stats st ON st.identifier_id = m.identifier_id "
-    "WHERE m.role = ? AND i.excluded = FALSE AND i.strength IN (?, ?) "
+    "WHERE m.role = ? AND ((i.excluded = FALSE AND i.strength IN (?, ?)) OR st.hub = TRUE) "
     "UNION ALL "
-    "SELECT 2, MAX(id), NULL, NULL, NULL, NULL FROM multi_episode_cases"
+    "SELECT 2, MAX(id), NULL, NULL, NULL, NULL, NULL FROM multi_episode_cases"
 )
 
 
@@ -279,8 +281,9 @@ async def _link_across_flips(raw: Raw, case_id: int, group_id: int, groups: set[
     edges: list[Edge] = []
     hub_now = {p: fresh[p][1] for p in flips}
     hub_cases: set[int] = set()  # cases that name a flipped phone: their hub flag may change
+    hub_members: set[int] = set()  # cases that name a hub, once this write has flipped the phones
     top_mec_id = 0
-    for part, case, a, b, strength, hub in rows:
+    for part, case, a, b, strength, hub, excluded in rows:
         if part == 2:
             top_mec_id = int(case or 0)
             continue
@@ -292,12 +295,16 @@ async def _link_across_flips(raw: Raw, case_id: int, group_id: int, groups: set[
                 return None  # a case without links, or links out of shape: the general path repairs it
             old[case] = (int(a), None if b is None else int(b))
         else:
-            if int(a) in flips:
+            ident = int(a)
+            if ident in flips:
                 hub_cases.add(case)
-            if strength != PHONE_STRENGTH or not hub_now.get(int(a), bool(hub)):
-                edges.append((case, int(a), int(b), strength))
+            is_hub = hub_now.get(ident, bool(hub))
+            if is_hub:
+                hub_members.add(case)
+            if not excluded and (strength == CORE_STRENGTH or (strength == PHONE_STRENGTH and not is_hub)):
+                edges.append((case, ident, int(b), strength))
 
     old[case_id] = (group_id, None)
     arrival = Arrival(case_id, group_id, sorted(groups - {group_id}), _changed_stats(stored, fresh))
     return await assign_mecs(raw, label_cases(set(old), edges), old, hub_cases, arrival=arrival,
-                             top_mec_id=top_mec_id)
+                             top_mec_id=top_mec_id, hub_members=hub_members)

@@ -87,6 +87,7 @@ class Arrival:
 async def assign_mecs(
     raw: Raw, labels: dict[int, int], old_links: dict[int, tuple[int, int | None]],
     hub_cases: Iterable[int] = (), *, arrival: Arrival | None = None, top_mec_id: int | None = None,
+    hub_members: set[int] | None = None,
 ) -> set[int]:
     """Write mec ids for every case in a closed region; return the mec ids that changed.
 
@@ -95,6 +96,9 @@ async def assign_mecs(
     moved, because whether a hub is among their identifiers may have changed.
     `arrival`: a new case of the region that has no link yet, and its writes (`Arrival`).
     `top_mec_id`: the largest multi-episode case id, where the caller has read it already.
+    `hub_members`: the cases of the region with a suspect-side mention of a hub (as the
+    phones' counts stand after this write), where the caller has read every mention of every
+    case of the region already: the totals' refresh then need not look them up.
 
     Set-oriented: a constant number of statements whatever the number of components, so
     the bulk path (thousands of components) and the incremental path share this code.
@@ -154,7 +158,8 @@ async def assign_mecs(
     changed |= {old_mec[c] for c in new_mec if old_mec.get(c) is not None and old_mec[c] != new_mec[c]}
     changed |= {new_mec[c] for c in hub_cases if new_mec.get(c) is not None}
     changed -= gone
-    await refresh_aggregates(raw, changed)
+    hubs = None if hub_members is None else {new_mec[c] for c in hub_members if new_mec.get(c) in changed}
+    await refresh_aggregates(raw, changed, hubs=hubs)
     return changed | gone
 
 
@@ -228,20 +233,23 @@ _HUB_MENTIONS = (f"JOIN mentions m ON m.case_id = {{}}.case_id AND m.role = '{LI
                  "JOIN identifier_stats s ON s.identifier_id = m.identifier_id AND s.hub = TRUE")
 
 
-def _refresh_sql(ids: str) -> str:
+def _refresh_sql(ids: str, hub_ids: str | None = None) -> str:
     """One statement that recomputes the totals of multi-episode cases (size, regions,
     victims, damage, recovered, first and last dates, whether a hub is among their
     suspect-side identifiers) and returns the ids it updated: the aggregates run inside the
     UPDATE, so nothing travels to Python and back. `ids` follows a multi-episode case id:
     the condition from `Raw.among` for the ids given as parameters (it appears three times:
     each part then starts from the ids' own index entries, which keeps PostgreSQL's generic
-    plan off whole-table scans), or "IS NOT NULL" for every multi-episode case that has a case."""
+    plan off whole-table scans), or "IS NOT NULL" for every multi-episode case that has a case.
+    `hub_ids`, if given, is such a condition for those of them that have a hub, where the
+    caller knows (it then takes the place of the first of the three)."""
+    has_hub = (f"multi_episode_cases.id {hub_ids}" if hub_ids is not None else
+               f"multi_episode_cases.id IN (SELECT hl.mec_id FROM case_links hl {_HUB_MENTIONS.format('hl')} "
+               f"  WHERE hl.mec_id {ids})")
     return (
         "UPDATE multi_episode_cases SET size = t.n, region_count = t.regions, victims = t.victims, "
         "damage_kzt = t.damage, recovered_kzt = t.recovered, first_date = t.first_day, last_date = t.last_day, "
-        "updated_at = ?, "
-        f"has_hub = multi_episode_cases.id IN (SELECT hl.mec_id FROM case_links hl {_HUB_MENTIONS.format('hl')} "
-        f"  WHERE hl.mec_id {ids}), "
+        f"updated_at = ?, has_hub = {has_hub}, "
         f"status = CASE WHEN status = '{MecStatus.DISSOLVED.value}' THEN '{MecStatus.OPEN.value}' ELSE status END, "
         "merged_into_id = NULL "
         f"FROM (SELECT cl.mec_id, {_TOTALS} "
@@ -274,19 +282,28 @@ CREATE_MEC_PG = (
 )
 
 
-async def refresh_aggregates(raw: Raw, mec_ids: Iterable[int], *, all_linked: bool = False) -> None:
+async def refresh_aggregates(raw: Raw, mec_ids: Iterable[int], *, all_linked: bool = False,
+                             hubs: set[int] | None = None) -> None:
     """Recompute multi-episode totals: one statement per chunk of ids; those left with no
     case are dissolved. `all_linked`: the ids are every multi-episode case that has a case
-    (a first linking), so one pass over all links replaces thousands of IN (…) lists."""
+    (a first linking), so one pass over all links replaces thousands of IN (…) lists.
+    `hubs`: those of the ids that have a hub among their suspect-side identifiers, where the
+    caller has read every member's mentions already. Looking that up is most of the work for
+    a big multi-episode case (a 558-case one on PostgreSQL at a million cases: 4.7 ms with
+    the lookup, 1.7 ms without)."""
     now = raw.timestamp(utcnow())
     wanted = set(mec_ids)
     pieces: Iterable[list[int] | None] = [None] if all_linked else chunks(wanted)
     for chunk in pieces:
         if chunk is None:
             rows = await raw.fetch(_refresh_sql(_ALL), (now,))
-        else:  # the ids fill the statement's three conditions
+        elif hubs is None:  # the ids fill the statement's three conditions
             among, params = raw.among(chunk)
             rows = await raw.fetch(_refresh_sql(among), (now, *params, *params, *params))
+        else:
+            among, params = raw.among(chunk)
+            hub_among, hub_params = raw.among(sorted(hubs.intersection(chunk)))
+            rows = await raw.fetch(_refresh_sql(among, hub_among), (now, *hub_params, *params, *params))
         updated = {int(m) for (m,) in rows}
         empty = sorted((wanted if chunk is None else set(chunk)) - updated)
         for gone in chunks(empty):

@@ -251,7 +251,8 @@ def test_a_case_that_merges_two_rings_and_unmakes_a_hub_regroups_the_cases_it_mo
         return await across(raw, case_id, *args)
 
     monkeypatch.setattr(addition, "_link_across_flips", counted)
-    other = _sqlite_db(tmp_path) if db_url.startswith("sqlite") else _pg_db()
+    (tmp_path / "general").mkdir()
+    other = _sqlite_db(tmp_path / "general") if db_url.startswith("sqlite") else _pg_db()
     fast = asyncio.run(_run(db_url, objs, True))
     assert len(flips) == 2  # the fourth ring's second case makes the hotline a hub, HX1 unmakes it
     general = asyncio.run(_run(other, objs, False))
@@ -262,3 +263,56 @@ def test_a_case_that_merges_two_rings_and_unmakes_a_hub_regroups_the_cases_it_mo
         groups.setdefault(group, set()).add(reg)
     assert sorted(map(sorted, groups.values())) == [
         ["H00", "H01", "H10", "H11", "HX1"], ["H20", "H21"], ["H30", "H31"]]
+
+
+async def _run_with_exclusion(url: str, before: list[dict], phone_key: str, after: list[dict],
+                              fast: bool) -> dict[str, Any]:
+    """`_run`, with an analyst's "not evidence" on the phone `phone_key` between the two lists."""
+    from hq.linking.decisions import set_excluded
+    from hq.models import Identifier
+
+    await _run(url, before, fast)
+    engine = make_engine(url)
+    try:
+        async with make_sessionmaker(engine).begin() as s:
+            phone = (await s.execute(select(Identifier.id).where(Identifier.key == phone_key))).scalar_one()
+            await set_excluded(s, phone, True, None, "the bank's official number")
+    finally:
+        await engine.dispose()
+    return await _run(url, after, fast)
+
+
+def test_an_excluded_hub_still_flags_the_cases_a_flip_recounts(db_url: str, tmp_path, monkeypatch) -> None:
+    """"Not evidence" on a hub stops it linking, not being a hub: multi-episode cases that name
+    it keep their hub flag. The fast path's flip branch works that flag out from the mentions it
+    has read, and must count the excluded hub too, as the general path does. Here a hotline is a
+    hub in five rings and excluded; a second phone is a hub in four others, one of which also
+    calls the hotline; a case that merges two of those four unmakes the second hub, and the four
+    rings become one multi-episode case whose only hub is the excluded hotline."""
+    import hq.linking.addition as addition
+
+    hotline, other = ("phone", "+7 727 330 00 00"), ("phone", "+7 727 244 00 00")
+
+    def ring(k: int, *phones: tuple[str, str]) -> list[dict[str, Any]]:
+        return [case(f"R{k}{m}", "KZ-61", ("telegram", f"@ring_{k}"), *phones) for m in range(2)]
+
+    before = [*ring(5, hotline), *ring(6, hotline), *ring(7, hotline), *ring(8, hotline), *ring(1, hotline, other),
+              *ring(2, other), *ring(3, other), *ring(4, other)]
+    after = [case("RX", "KZ-23", ("telegram", "@ring_1"), ("telegram", "@ring_2"))]
+    flips: list[int] = []
+    across = addition._link_across_flips
+
+    async def counted(raw: Any, case_id: int, *args: Any) -> Any:
+        flips.append(case_id)
+        return await across(raw, case_id, *args)
+
+    monkeypatch.setattr(addition, "_link_across_flips", counted)
+    (tmp_path / "general").mkdir()
+    other_db = _sqlite_db(tmp_path / "general") if db_url.startswith("sqlite") else _pg_db()
+    fast = asyncio.run(_run_with_exclusion(db_url, before, "+77273300000", after, True))
+    assert len(flips) == 3  # the hotline and the other phone become hubs, RX unmakes the other one
+    general = asyncio.run(_run_with_exclusion(other_db, before, "+77273300000", after, False))
+    assert fast == general
+    live = sorted((size, has_hub) for _, status, size, *rest in fast["mecs"] if status != "dissolved"
+                  for has_hub in [rest[6]])
+    assert live == [(2, True)] * 4 + [(9, True)]  # rings 5-8, and rings 1-4 with RX
