@@ -70,6 +70,7 @@ def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     base = need_postgres()
     name = f"hq_blank_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_exec(base, f'CREATE DATABASE "{name}"'))
+    _pg_created.append(name)
     return _pg_admin_url(base, name)
 
 
@@ -88,6 +89,9 @@ async def _load_directory(url: str) -> None:
 
 _sqlite_template: Path | None = None
 _pg_template: str | None = None
+# The PostgreSQL databases this run made, dropped when it ends (`pytest_sessionfinish`): a run
+# makes several hundred, and left behind they would pile up on the server run after run.
+_pg_created: list[str] = []
 
 
 def _sqlite_db(tmp_path: Path) -> str:
@@ -122,13 +126,36 @@ def _pg_db() -> str:
         name = f"hq_tpl_{os.getpid()}"
         asyncio.run(_pg_exec(base, f'DROP DATABASE IF EXISTS "{name}"'))
         asyncio.run(_pg_exec(base, f'CREATE DATABASE "{name}"'))
+        _pg_created.append(name)
         url = _pg_admin_url(base, name)
         _upgrade(url)
         asyncio.run(_load_directory(url))
         _pg_template = name
     name = f"hq_t_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_exec(base, f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"'))
+    _pg_created.append(name)
     return _pg_admin_url(base, name)
+
+
+async def _drop_databases(base: str, names: list[str]) -> None:
+    """Drop these databases, the template last; FORCE closes what a test left connected."""
+    engine = create_async_engine(_pg_admin_url(base, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for name in reversed(names):
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the databases the run made: the SQLite template file and every PostgreSQL
+    database (`_pg_created`), whatever the outcome."""
+    if _sqlite_template is not None:
+        _sqlite_template.unlink(missing_ok=True)
+    if _pg_created and PG_URL:
+        asyncio.run(_drop_databases(PG_URL, _pg_created))
+        _pg_created.clear()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
