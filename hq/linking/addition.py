@@ -19,8 +19,8 @@ from typing import Any
 
 from hq.linking.graph import Edge, label_cases
 from hq.linking.mec_store import (CREATE_MEC_PG, DISSOLVE_MEC, INSERT_DECISION, INSERT_LINK, INSERT_MEC, Arrival,
-                                  assign_mecs, next_mec_ids, refresh_aggregates, regroup)
-from hq.linking.phone_stats import NO_STAT, UPSERT_PHONE_STAT, UPSERT_PHONE_STATS_PG
+                                  assign_mecs, merge_groups, next_mec_ids, refresh_aggregates)
+from hq.linking.phone_stats import NO_STAT, UPSERT_PHONE_STATS_PG
 from hq.linking.rules import CORE_STRENGTH, LINKING_ROLE, PHONE_STRENGTH
 from hq.models import MecStatus, utcnow
 from hq.rawsql import Raw, columns
@@ -118,9 +118,7 @@ async def _merge_groups(raw: Raw, group_id: int, groups: set[int], stored: dict[
                         fresh: dict[int, tuple[int, bool]], *, stats: bool = True) -> None:
     """The core groups the new case joins become one, named `group_id`, and the phones'
     counts change with them (unless `stats` is False: the caller writes `_changed_stats`)."""
-    await regroup(raw, group_id, sorted(groups - {group_id}))
-    if stats:
-        await raw.executemany(UPSERT_PHONE_STAT, _changed_stats(stored, fresh))
+    await merge_groups(raw, group_id, sorted(groups - {group_id}), _changed_stats(stored, fresh) if stats else [])
 
 
 async def link_new_case(raw: Raw, case_id: int, hub_threshold: int) -> set[int] | None:

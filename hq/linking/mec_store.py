@@ -64,11 +64,14 @@ INSERT_DECISION = (
 INSERT_LINK = "INSERT INTO case_links (case_id, group_id, mec_id) VALUES (?, ?, ?)"
 
 
-async def regroup(raw: Raw, group_id: int, merged: Sequence[int]) -> None:
-    """The core groups `merged` become part of the group `group_id`."""
+async def merge_groups(raw: Raw, group_id: int, merged: Sequence[int],
+                       phone_stats: Sequence[tuple[int, int, bool]]) -> None:
+    """The core groups `merged` become part of the group `group_id`, and the phones' counts
+    change with them (`phone_stats`: their changed identifier_stats rows)."""
     if merged:
         among, ids = raw.among(list(merged))
         await raw.execute(f"UPDATE case_links SET group_id = ? WHERE group_id {among}", (group_id, *ids))
+    await raw.executemany(UPSERT_PHONE_STAT, phone_stats)
 
 
 @dataclass(frozen=True)
@@ -144,9 +147,8 @@ async def assign_mecs(
                                     None if arrival is None else new_mec[arrival.case_id])
     else:
         if arrival is not None:
-            await regroup(raw, arrival.group_id, arrival.merged)
+            await merge_groups(raw, arrival.group_id, arrival.merged, arrival.phone_stats)
             await raw.execute(INSERT_LINK, (arrival.case_id, arrival.group_id, new_mec[arrival.case_id]))
-            await raw.executemany(UPSERT_PHONE_STAT, arrival.phone_stats)
         await raw.executemany(INSERT_MEC, created)
         await raw.executemany("UPDATE case_links SET mec_id = ? WHERE case_id = ?", moves)
         await raw.executemany(DISSOLVE_MEC, dissolved)

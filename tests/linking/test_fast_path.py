@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -179,13 +180,36 @@ def _hub_scenario() -> list[dict[str, Any]]:
     return objs
 
 
+def _second_db(db_url: str, tmp_path: Path) -> str:
+    """Another new database on `db_url`'s backend, for the general path's run (on SQLite in a
+    folder of its own: the helper names the file after the folder, which `db_url`'s has)."""
+    if not db_url.startswith("sqlite"):
+        return _pg_db()
+    (tmp_path / "general").mkdir()
+    return _sqlite_db(tmp_path / "general")
+
+
+def _count_flips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the new cases that take the fast path's flip branch, as they arrive."""
+    import hq.linking.addition as addition
+
+    flips: list[int] = []
+    across = addition._link_across_flips
+
+    async def counted(raw: Any, case_id: int, *args: Any) -> Any:
+        flips.append(case_id)
+        return await across(raw, case_id, *args)
+
+    monkeypatch.setattr(addition, "_link_across_flips", counted)
+    return flips
+
+
 @pytest.mark.parametrize("order", ["as_written", "reversed"])
 def test_hubs_appearing_and_vanishing_give_the_same_state(db_url: str, tmp_path, order: str) -> None:
     objs = _hub_scenario()
     if order == "reversed":
         objs.reverse()
-    (tmp_path / "general").mkdir()
-    other = _sqlite_db(tmp_path / "general") if db_url.startswith("sqlite") else _pg_db()
+    other = _second_db(db_url, tmp_path)
     fast = asyncio.run(_run(db_url, objs, True))
     general = asyncio.run(_run(other, objs, False))
     assert fast == general
@@ -238,21 +262,11 @@ def test_a_case_that_merges_two_rings_and_unmakes_a_hub_regroups_the_cases_it_mo
     joins all four rings. That case takes the fast path's flip branch, whose one write moves
     three rings into the first ring's multi-episode case and renames the second ring's group
     at once: both must land on each of the second ring's cases, as the general path leaves them."""
-    import hq.linking.addition as addition
-
     objs = [case(f"H{ring}{member}", "KZ-61", ("card", CARDS[ring]), HOTLINE,
                  ("phone", f"+7 701 100 0{ring} 0{member}")) for ring in range(4) for member in range(2)]
     objs.append(case("HX1", "KZ-23", ("card", CARDS[0]), ("card", CARDS[1])))
-    flips: list[int] = []
-    across = addition._link_across_flips
-
-    async def counted(raw: Any, case_id: int, *args: Any) -> Any:
-        flips.append(case_id)
-        return await across(raw, case_id, *args)
-
-    monkeypatch.setattr(addition, "_link_across_flips", counted)
-    (tmp_path / "general").mkdir()
-    other = _sqlite_db(tmp_path / "general") if db_url.startswith("sqlite") else _pg_db()
+    flips = _count_flips(monkeypatch)
+    other = _second_db(db_url, tmp_path)
     fast = asyncio.run(_run(db_url, objs, True))
     assert len(flips) == 2  # the fourth ring's second case makes the hotline a hub, HX1 unmakes it
     general = asyncio.run(_run(other, objs, False))
@@ -289,8 +303,6 @@ def test_an_excluded_hub_still_flags_the_cases_a_flip_recounts(db_url: str, tmp_
     hub in five rings and excluded; a second phone is a hub in four others, one of which also
     calls the hotline; a case that merges two of those four unmakes the second hub, and the four
     rings become one multi-episode case whose only hub is the excluded hotline."""
-    import hq.linking.addition as addition
-
     hotline, other = ("phone", "+7 727 330 00 00"), ("phone", "+7 727 244 00 00")
 
     def ring(k: int, *phones: tuple[str, str]) -> list[dict[str, Any]]:
@@ -299,16 +311,8 @@ def test_an_excluded_hub_still_flags_the_cases_a_flip_recounts(db_url: str, tmp_
     before = [*ring(5, hotline), *ring(6, hotline), *ring(7, hotline), *ring(8, hotline), *ring(1, hotline, other),
               *ring(2, other), *ring(3, other), *ring(4, other)]
     after = [case("RX", "KZ-23", ("telegram", "@ring_1"), ("telegram", "@ring_2"))]
-    flips: list[int] = []
-    across = addition._link_across_flips
-
-    async def counted(raw: Any, case_id: int, *args: Any) -> Any:
-        flips.append(case_id)
-        return await across(raw, case_id, *args)
-
-    monkeypatch.setattr(addition, "_link_across_flips", counted)
-    (tmp_path / "general").mkdir()
-    other_db = _sqlite_db(tmp_path / "general") if db_url.startswith("sqlite") else _pg_db()
+    flips = _count_flips(monkeypatch)
+    other_db = _second_db(db_url, tmp_path)
     fast = asyncio.run(_run_with_exclusion(db_url, before, "+77273300000", after, True))
     assert len(flips) == 3  # the hotline and the other phone become hubs, RX unmakes the other one
     general = asyncio.run(_run_with_exclusion(other_db, before, "+77273300000", after, False))
